@@ -189,9 +189,15 @@ def test_counters_and_clear(up: ScriptableUpstream) -> None:
     for _ in range(2):
         http_request(up.port, "GET", "/", [("Host", "h")])
     assert up.connections == 2
-    assert len(up.requests) == 2
+    assert len(up.requests) == up.request_count == 2
     up.clear()
-    assert (up.connections, up.requests) == (0, [])
+    assert (up.connections, up.request_count, up.requests) == (0, 0, [])
+
+
+def test_not_recording_still_counts() -> None:
+    with ScriptableUpstream(record=False) as upstream:
+        http_request(upstream.port, "GET", "/fast")
+        assert (upstream.request_count, upstream.requests) == (1, [])
 
 
 def test_stop_closes_listener() -> None:

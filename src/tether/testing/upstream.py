@@ -51,14 +51,16 @@ class ScriptableUpstream(ServerHooks):
     All public methods are safe to call from any thread.
     """
 
-    def __init__(self, port: int = 0, host: str = "127.0.0.1") -> None:
+    def __init__(self, port: int = 0, host: str = "127.0.0.1", record: bool = True) -> None:
         self.host = host
+        self._record = record  # off for long benchmark runs: only the counters grow
         self._want_port = port
         self.port = 0
         self._lock = threading.Lock()
         self._script = _Script()
         self._requests: list[ReceivedRequest] = []
         self._connections = 0
+        self._count = 0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._stop: asyncio.Event | None = None
@@ -171,7 +173,7 @@ class ScriptableUpstream(ServerHooks):
         """Forget the received requests and the connection count."""
         with self._lock:
             self._requests.clear()
-            self._connections = 0
+            self._connections = self._count = 0
 
     # -- observation -----------------------------------------------------------------------
 
@@ -180,6 +182,12 @@ class ScriptableUpstream(ServerHooks):
         """Return a copy of the requests received so far, oldest first."""
         with self._lock:
             return list(self._requests)
+
+    @property
+    def request_count(self) -> int:
+        """Return how many requests were received (counted even when not recorded)."""
+        with self._lock:
+            return self._count
 
     @property
     def connections(self) -> int:
@@ -197,7 +205,9 @@ class ScriptableUpstream(ServerHooks):
     def received(self, request: ReceivedRequest) -> Plan:
         """Record ``request`` and return how to answer it (script first, then the path)."""
         with self._lock:
-            self._requests.append(request)
+            self._count += 1
+            if self._record:
+                self._requests.append(request)
             s = self._script
             if s.reset_count > 0:
                 s.reset_count -= 1
@@ -218,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--ports-file", default=None)
     args = parser.parse_args(argv)
-    upstream = ScriptableUpstream(port=args.port, host=args.host)
+    upstream = ScriptableUpstream(port=args.port, host=args.host, record=False)
 
     def listening(port: int) -> None:
         if args.ports_file:
