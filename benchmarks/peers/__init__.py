@@ -1,0 +1,1 @@
+"""Helpers for ``benchmarks/proxy.py``: config templates, wrk parsing, processes, reports."""
