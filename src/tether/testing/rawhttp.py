@@ -117,6 +117,14 @@ class RawClient:
             fields.append((name.strip(), value.strip()))
         return fields
 
+    def read_head(self) -> tuple[int, list[tuple[str, str]]]:
+        """Read one status line and its header fields (e.g. a ``100 Continue``); return both.
+
+        Raises PeerClosed if the connection ends first, TimeoutError if nothing arrives in time.
+        """
+        _, _, rest = self._read_line().decode("latin-1").partition(" ")
+        return int(rest.partition(" ")[0]), self._read_fields()
+
     def read_response(self, head: bool = False, keep_body: bool = True) -> RawResponse:
         """Read one response (skipping and noting 1xx ones); ``head`` means no body follows.
 
