@@ -1,0 +1,1 @@
+"""Pushing snapshots to proxies: a pure planner (who gets what) and the asyncio hub."""

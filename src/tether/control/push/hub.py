@@ -1,0 +1,151 @@
+"""The asyncio side of pushing: one wake-up event per connected proxy, one recompute loop.
+
+``changed()`` marks the world dirty; the recompute task coalesces bursts of changes
+(a hundred registrations cost a handful of recomputations, not a hundred), asks the
+planner who needs a new snapshot and wakes only those streams. Each watch stream
+writes the newest desired snapshot when it differs from what it last wrote, and an
+empty keep-alive line every ``keepalive`` seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from tether.control.api.http import ChunkWriter
+from tether.control.push.planner import plan_push
+from tether.control.registry import Registry, UnknownProxy
+from tether.core.identity import ProxyNode
+from tether.core.schema.snapshot import Snapshot, encode
+from tether.core.tasks import TaskGroup
+
+log = logging.getLogger(__name__)
+
+
+class PushHub:
+    """Keeps each proxy's desired snapshot current and feeds the watch streams."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        world: Callable[[], Any],
+        translate: Callable[[Any, ProxyNode], Snapshot],
+        *,
+        keepalive: float = 2.0,
+        debounce: float = 0.005,
+    ) -> None:
+        self.registry = registry
+        self._world = world
+        self._translate = translate
+        self.keepalive = keepalive
+        self.debounce = debounce
+        self.desired: dict[str, Snapshot] = {}
+        self._wake: dict[str, asyncio.Event] = {}
+        self._dirty = asyncio.Event()
+        self._tasks = TaskGroup("push")
+        self.recomputations = 0
+
+    def start(self) -> None:
+        """Start the recompute loop (needs a running event loop)."""
+        self._tasks.spawn("recompute", self._recompute_loop())
+
+    async def close(self) -> None:
+        """Stop the recompute loop."""
+        await self._tasks.close()
+
+    def changed(self) -> None:
+        """Note that resources or workloads changed; streams are updated soon after."""
+        self._dirty.set()
+
+    def recompute(self) -> tuple[str, ...]:
+        """Translate for every registered proxy now; wake those whose version changed.
+
+        Returns the ids of the proxies woken.
+        """
+        self.recomputations += 1
+        records = self.registry.records()
+        live = {r.id for r in records}
+        for gone in set(self.desired) - live:
+            del self.desired[gone]
+        current = {pid: snap.version for pid, snap in self.desired.items()}
+        world = self._world()
+        to_send, failures = plan_push(
+            world, ((r.id, r.node) for r in records), current, self._translate
+        )
+        for pid, failure in failures.items():
+            log.error("translation failed for proxy %s: %s", pid, failure.error)
+        for pid, snap in to_send.items():
+            self.desired[pid] = snap
+            self.registry.set_desired(pid, snap.version)
+            event = self._wake.get(pid)
+            if event is not None:
+                event.set()
+        return tuple(to_send)
+
+    async def _recompute_loop(self) -> None:
+        while True:
+            await self._dirty.wait()
+            await asyncio.sleep(self.debounce)
+            self._dirty.clear()
+            self.recompute()
+
+    def _desired_for(self, proxy_id: str) -> Snapshot | None:
+        snap = self.desired.get(proxy_id)
+        if snap is None:
+            record = self.registry.get(proxy_id)
+            to_send, _ = plan_push(self._world(), [(proxy_id, record.node)], {}, self._translate)
+            snap = to_send.get(proxy_id)
+            if snap is not None:
+                self.desired[proxy_id] = snap
+                self.registry.set_desired(proxy_id, snap.version)
+        return snap
+
+    def open_stream(
+        self, proxy_id: str, since: str
+    ) -> tuple[Callable[[ChunkWriter], Any], Callable[[], None]]:
+        """Return ``(produce, on_close)`` for ``proxy_id``'s watch stream; raises UnknownProxy.
+
+        ``since`` is the version the proxy already runs (after a reconnect): when it is
+        still the desired one nothing is resent and it counts as acknowledged.
+        """
+        self.registry.set_connected(proxy_id, True)
+        event = asyncio.Event()
+        self._wake[proxy_id] = event  # a newer stream of the same proxy replaces an old one
+
+        async def produce(out: ChunkWriter) -> None:
+            try:
+                await self._feed(proxy_id, since, event, out)
+            except UnknownProxy:
+                return  # re-registered under a new id, or expired: this stream is over
+
+        def on_close() -> None:
+            if self._wake.get(proxy_id) is event:
+                del self._wake[proxy_id]
+                with contextlib.suppress(UnknownProxy):
+                    self.registry.set_connected(proxy_id, False)
+
+        return produce, on_close
+
+    async def _feed(
+        self, proxy_id: str, since: str, event: asyncio.Event, out: ChunkWriter
+    ) -> None:
+        last = since
+        desired = self._desired_for(proxy_id)
+        if since and desired is not None and desired.version == since:
+            self.registry.sent(proxy_id, since)
+            self.registry.ack(proxy_id, since, ok=True)
+        while True:
+            desired = self._desired_for(proxy_id)
+            if desired is not None and desired.version != last:
+                await out.send(encode(desired) + b"\n")
+                self.registry.sent(proxy_id, desired.version)
+                last = desired.version
+            try:
+                await asyncio.wait_for(event.wait(), self.keepalive)
+                event.clear()
+            except TimeoutError:
+                await out.send(b"\n")
+                self.registry.heartbeat(proxy_id)
