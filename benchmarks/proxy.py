@@ -44,6 +44,11 @@ class Running:
     served: Callable[[], int | None]
 
 
+def shown(path: Path) -> str:
+    """Return ``path`` relative to the repository when it lies inside it, else absolute."""
+    return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
+
+
 def both_accept(port: int, other: int) -> bool | None:
     """Return True when both ports accept connections, else None."""
     return procs.accepts(port) and procs.accepts(other)
@@ -222,8 +227,7 @@ class Bench:
         summary = profile.summarize(raw.read_text() if raw.exists() else "", title)
         top.write_text(summary, encoding="utf-8")
         print(summary, file=sys.stderr)
-        self.notes.append(f"profile (separate run, not in the table): {svg.relative_to(REPO)}, "
-                          f"{top.relative_to(REPO)}")
+        self.notes.append(f"profile (separate run, not in the table): {shown(svg)}, {shown(top)}")
 
     def peer_rows(self, name: str, upstream: Running) -> list[report.Row]:
         """Start peer ``name``, warm it up, measure each connection count, stop it."""
@@ -255,8 +259,7 @@ class Bench:
 
     def facts(self) -> list[tuple[str, str]]:
         """Return the report's bullet list: machine, versions, pinning, load, command."""
-        command = [str(Path(sys.executable).relative_to(REPO))
-                   if Path(sys.executable).is_relative_to(REPO) else sys.executable, *sys.argv]
+        command = [shown(Path(sys.executable)), *sys.argv]
         pinning = (f"proxy under test on CPU {PROXY_CPU}; wrk and upstream on CPU {LOAD_CPU}"
                    if self.pin else "none (taskset missing or fewer than 2 CPUs)")
         return [*report.machine(self.envoy), ("CPU pinning (taskset)", pinning),
