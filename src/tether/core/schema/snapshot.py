@@ -19,7 +19,7 @@ class Struct(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, forb
     """Base of every snapshot type: frozen, keyword-only, compact on the wire."""
 
 
-class Endpoint(Struct):
+class Endpoint(Struct, frozen=True):
     """One instance of a service: where to connect and what it is."""
 
     address: str
@@ -30,7 +30,7 @@ class Endpoint(Struct):
     principal: str = ""
 
 
-class Cluster(Struct):
+class Cluster(Struct, frozen=True):
     """A set of interchangeable endpoints: one service port, optionally one subset.
 
     ``name`` follows Envoy/Istio: ``outbound|<port>|<subset>|<fqdn>``.
@@ -44,7 +44,7 @@ class Cluster(Struct):
     lb_policy: str = "ROUND_ROBIN"
 
 
-class StringMatch(Struct):
+class StringMatch(Struct, frozen=True):
     """Istio's StringMatch: exactly one of the three is set."""
 
     exact: str | None = None
@@ -52,13 +52,13 @@ class StringMatch(Struct):
     regex: str | None = None
 
 
-class HeaderMatch(Struct):
+class HeaderMatch(Struct, frozen=True):
     name: str
     match: StringMatch | None = None
     present: bool = True
 
 
-class RouteMatch(Struct):
+class RouteMatch(Struct, frozen=True):
     """All set conditions must hold (AND). An empty match matches every request."""
 
     uri: StringMatch | None = None
@@ -70,12 +70,12 @@ class RouteMatch(Struct):
     source_labels: dict[str, str] = {}
 
 
-class WeightedCluster(Struct):
+class WeightedCluster(Struct, frozen=True):
     cluster: str
     weight: int = 100
 
 
-class Route(Struct):
+class Route(Struct, frozen=True):
     """One entry of a VirtualService ``http[]`` list; the first route that matches wins.
 
     ``matches`` are OR-ed; an empty tuple matches everything.
@@ -90,7 +90,7 @@ class Route(Struct):
     source: str = ""
 
 
-class VirtualHost(Struct):
+class VirtualHost(Struct, frozen=True):
     """The routes of one service port, and every name it answers to (``order``, ``order:80``...)."""
 
     name: str
@@ -99,7 +99,7 @@ class VirtualHost(Struct):
     routes: tuple[Route, ...] = ()
 
 
-class Snapshot(Struct):
+class Snapshot(Struct, frozen=True):
     """Everything a proxy runs. ``version`` is a content hash: unchanged content, same version."""
 
     version: str = ""

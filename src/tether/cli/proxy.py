@@ -1,0 +1,158 @@
+"""``tether proxy``: run a sidecar (static config file or control plane)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import random
+import signal
+import sys
+from typing import Any
+
+from tether.core.clock import SYSTEM_CLOCK
+from tether.core.errors import ConfigRejected, UsageError
+from tether.core.identity import ProxyNode
+from tether.core.tasks import TaskGroup
+from tether.proxy.listener import ListenerSettings
+from tether.proxy.runtime import ProxyRuntime, ProxySettings
+
+log = logging.getLogger("tether.proxy")
+
+
+def parse_labels(text: str) -> dict[str, str]:
+    """Return ``{"k": "v"}`` from ``k=v,k2=v2``; raises UsageError on a malformed pair."""
+    labels: dict[str, str] = {}
+    for pair in filter(None, (p.strip() for p in text.split(","))):
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--labels: expected k=v, got {pair!r}")
+        labels[key] = value
+    return labels
+
+
+def add_proxy_arguments(parser: argparse.ArgumentParser, *, gateway: bool = False) -> None:
+    """Add the flags shared by ``tether proxy`` and ``tether gateway``."""
+    parser.add_argument("--name", required=not gateway, default="ingressgateway" if gateway else None)
+    parser.add_argument("--namespace", default="default")
+    parser.add_argument("--service-account", default="")
+    parser.add_argument("--labels", default="", help="k=v,... e.g. version=v2")
+    parser.add_argument("--bind", default="127.0.0.1")
+    parser.add_argument("--admin-port", type=int, default=15000)
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument("--config", help="static mode: YAML resources file")
+    source.add_argument("--control", help="control plane URL")
+    parser.add_argument("--token-file", help="join token file (with --control)")
+    parser.add_argument("--access-log", default="-", help="file for the JSON access log (- = stdout)")
+    parser.add_argument("--drain-timeout", type=float, default=5.0)
+    parser.add_argument("--header-timeout", type=float, default=10.0)
+    parser.add_argument("--ports-file", help="write the bound ports as JSON here")
+    parser.add_argument("--trace-sampling", type=float, default=1.0, help="percent of new traces sampled")
+    parser.add_argument("--log-level", default="INFO")
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("proxy", help="run a sidecar proxy")
+    add_proxy_arguments(parser)
+    parser.add_argument("--app-port", type=int)
+    parser.add_argument("--inbound-port", type=int, default=15006)
+    parser.add_argument("--outbound-port", type=int, default=15001)
+    parser.set_defaults(func=run_proxy)
+
+
+def node_from_args(args: argparse.Namespace, kind: str = "sidecar") -> ProxyNode:
+    """Return the ProxyNode the flags describe."""
+    return ProxyNode(
+        name=args.name,
+        namespace=args.namespace,
+        service_account=args.service_account,
+        labels=parse_labels(args.labels),
+        kind=kind,
+    )
+
+
+def settings_from_args(args: argparse.Namespace) -> ProxySettings:
+    """Return the ProxySettings the flags describe."""
+    return ProxySettings(
+        bind=args.bind,
+        outbound_port=getattr(args, "outbound_port", 0),
+        inbound_port=getattr(args, "inbound_port", 0),
+        admin_port=args.admin_port,
+        app_port=getattr(args, "app_port", None),
+        access_log=args.access_log,
+        drain_timeout=args.drain_timeout,
+        trace_sample_rate=args.trace_sampling / 100.0,
+        listener=ListenerSettings(header_timeout=args.header_timeout),
+    )
+
+
+def run_proxy(args: argparse.Namespace) -> int:
+    """Run until SIGTERM/SIGINT; return 0 after a clean drain."""
+    if not args.config and not args.control:
+        raise UsageError("tether proxy needs --config FILE (static mode) or --control URL")
+    logging.basicConfig(
+        level=args.log_level.upper(), stream=sys.stderr, format="%(asctime)s %(name)s %(levelname)s %(message)s"
+    )
+    node = node_from_args(args)
+    return serve(node, settings_from_args(args), args)
+
+
+def serve(node: ProxyNode, settings: ProxySettings, args: argparse.Namespace) -> int:
+    """Run a ProxyRuntime for ``node`` on uvloop until asked to stop; return the exit status."""
+    import uvloop
+
+    return uvloop.run(_serve(node, settings, args))
+
+
+def _load_static(path: str, node: ProxyNode) -> Any:
+    from tether.control.static import load_static_snapshot
+
+    return load_static_snapshot(path, node)
+
+
+async def _serve(node: ProxyNode, settings: ProxySettings, args: argparse.Namespace) -> int:
+    runtime = ProxyRuntime(node, settings, SYSTEM_CLOCK, random.Random())
+    if args.config:
+        try:
+            runtime.apply_snapshot(_load_static(args.config, node))
+        except ConfigRejected as exc:
+            raise UsageError(f"{args.config}: {exc.reason}") from exc
+    ports = await runtime.start()
+    background = TaskGroup("proxy-main")
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, runtime.request_stop)
+    loop.add_signal_handler(signal.SIGINT, runtime.request_stop)
+    if args.config:
+        loop.add_signal_handler(signal.SIGHUP, lambda: _reload(runtime, args.config, node))
+    if args.control:
+        from tether.proxy.watch import run_watch
+
+        inbound = f"{settings.bind}:{ports['inbound']}"
+        watch = run_watch(
+            args.control, node, runtime, inbound_address=inbound, clock=SYSTEM_CLOCK, rng=random.Random()
+        )
+        background.spawn("watch", watch)
+    _announce(ports, args.ports_file)
+    await runtime.stopped.wait()
+    log.info("draining (up to %.1fs)", settings.drain_timeout)
+    await background.close()
+    await runtime.drain()
+    return 0
+
+
+def _reload(runtime: ProxyRuntime, path: str, node: ProxyNode) -> None:
+    try:
+        runtime.apply_snapshot(_load_static(path, node))
+    except Exception as exc:
+        log.error("reload of %s refused, keeping the last good config: %s", path, exc)
+
+
+def _announce(ports: dict[str, int], ports_file: str | None) -> None:
+    log.info("tether proxy listening %s", " ".join(f"{k}={v}" for k, v in ports.items()))
+    if ports_file:
+        tmp = f"{ports_file}.tmp"
+        with open(tmp, "w") as fh:
+            json.dump({**ports, "pid": os.getpid()}, fh)
+        os.replace(tmp, ports_file)

@@ -1,0 +1,38 @@
+"""The outbound stack: requests from the local app to the mesh. Order is written once, here."""
+
+from __future__ import annotations
+
+from tether.proxy.chain import Completion, Filter, Handler, compose
+from tether.proxy.filters.access_log import AccessLog
+from tether.proxy.filters.metrics import IstioMetrics
+from tether.proxy.filters.peer_metadata import StampPeer
+from tether.proxy.filters.router import OutboundRouter
+from tether.proxy.filters.tracing import Tracing
+from tether.proxy.rescue import Rescue
+from tether.proxy.stack import StackContext
+from tether.proxy.upstream.forward import forward
+
+
+def outbound_filters(ctx: StackContext) -> list[Filter]:
+    """Return the outbound filters, outermost first."""
+    return [
+        # Outermost: logs every exchange, including those answered by layers below.
+        AccessLog(ctx.node, ctx.access_log),
+        # Beside the log and for the same reason: counts what the app actually saw.
+        IstioMetrics(ctx.node, "source", ctx.request_series),
+        # Ids exist before any decision, so a 404 from the router carries them too.
+        Tracing(ctx.rng, ctx.trace_sample_rate),
+        # Every typed error raised below becomes a response with its flag here.
+        Rescue(),
+        # Chooses virtual host, route and cluster (404 NR); later policies need the route.
+        OutboundRouter(ctx.table, ctx.rng),
+        # Last before the wire: tells the destination sidecar who is calling.
+        StampPeer(ctx.node),
+    ]
+
+
+def build_outbound(ctx: StackContext) -> tuple[list[Filter], Handler, Completion]:
+    """Return the filters, the composed handler and the completion callback."""
+    filters = outbound_filters(ctx)
+    handler, complete = compose(filters, forward)
+    return filters, handler, complete

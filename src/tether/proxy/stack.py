@@ -1,0 +1,26 @@
+"""What the filters of a stack are built from: one object per proxy."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from tether.core.identity import ProxyNode
+from tether.proxy.filters.access_log import AccessLogSink
+from tether.proxy.filters.metrics import RequestSeries
+from tether.proxy.routing import RoutingTable
+from tether.proxy.upstream.cluster import ClusterRuntime
+
+
+@dataclass(frozen=True)
+class StackContext:
+    """The node, the current routing table and shared sinks the filters need."""
+
+    node: ProxyNode
+    table: Callable[[], RoutingTable | None]
+    local_app: Callable[[], ClusterRuntime | None]
+    rng: random.Random
+    access_log: AccessLogSink
+    request_series: RequestSeries
+    trace_sample_rate: float = 0.01
