@@ -25,6 +25,11 @@ class StoredResource(msgspec.Struct, frozen=True, kw_only=True):
     body: dict[str, Any]
     revision: int
 
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """Return ``(kind, namespace, name)``."""
+        return (self.kind, self.namespace, self.name)
+
 
 class Outcome(msgspec.Struct, frozen=True, kw_only=True):
     kind: str
