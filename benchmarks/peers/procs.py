@@ -64,13 +64,13 @@ def stop(proc: subprocess.Popen[bytes], grace_s: float = 8.0) -> None:
         pass
 
 
-def log_tail(log: Path, lines: int = 5) -> str:
-    """Return the last ``lines`` lines of ``log`` joined with `` | `` (empty if unreadable)."""
+def log_tail(log: Path, lines: int = 3) -> str:
+    """Return the last ``lines`` lines of ``log`` joined with `` / `` (empty if unreadable)."""
     try:
         text = log.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return ""
-    return " | ".join(text.strip().splitlines()[-lines:])
+    return " / ".join(line.strip() for line in text.strip().splitlines()[-lines:])
 
 
 def wait_for(check: Callable[[], T | None], proc: subprocess.Popen[bytes], log: Path,

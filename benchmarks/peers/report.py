@@ -42,6 +42,14 @@ def _num(value: float | None, fmt: str) -> str:
     return "-" if value is None else format(value, fmt)
 
 
+def cell(text: str, limit: int = 240) -> str:
+    """Return ``text`` fit for one table cell: one line, ``|`` escaped, at most ``limit`` chars."""
+    flat = " ".join(text.split())
+    if len(flat) > limit:
+        flat = flat[: limit - 3] + "..."
+    return flat.replace("|", "\\|")
+
+
 def table(rows: Sequence[Row]) -> str:
     """Return the markdown table; ratios are peer ÷ Tether at the same connection count."""
     base = {r.connections: r for r in rows if r.peer == BASELINE and r.result is not None}
@@ -64,7 +72,7 @@ def table(rows: Sequence[Row]) -> str:
             ratio(res.rps if res else None, ref_res.rps if ref_res else None),
             ratio(res.p99_ms if res else None, ref_res.p99_ms if ref_res else None),
             ratio(row.loaded_rss_kib or None, ref.loaded_rss_kib if ref else None),
-            f"{row.check} |",
+            f"{cell(row.check)} |",
         ]))
     return "\n".join(lines)
 

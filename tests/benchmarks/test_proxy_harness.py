@@ -239,3 +239,10 @@ def test_record_argv() -> None:
     assert argv[:4] == ["py-spy", "record", "--pid", "42"]
     assert argv[argv.index("--format") + 1] == "raw"
     assert "--nonblocking" in argv
+
+
+def test_cell_keeps_the_table_intact() -> None:
+    text = report.cell("FAIL to start: a | b\nc" + "x" * 300)
+    assert "\n" not in text
+    assert "a \\| b c" in text
+    assert len(text) <= 241 and text.endswith("...")
