@@ -113,6 +113,7 @@ def machine(envoy: str | None) -> list[tuple[str, str]]:
         ("CPU model", cpu_model(cpuinfo)),
         ("kernel", f"{platform.system()} {platform.release()}"),
         ("Python", platform.python_version()),
+        ("load average at start (1, 5, 15 min)", ", ".join(f"{x:.2f}" for x in os.getloadavg())),
         ("Envoy", _version([envoy, "--version"], r"/(\d+\.\d+\.\d+)/") if envoy else "not found"),
         ("HAProxy", _version(["haproxy", "-v"], r"version (\S+)")),
         ("nginx", _version(["nginx", "-v"], r"nginx/(\S+)")),
