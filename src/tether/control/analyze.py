@@ -18,8 +18,8 @@ from tether.control.model import Resource
 from tether.control.model.destination_rule import DestinationRuleSpec
 from tether.control.model.gateway_entry import ServiceEntrySpec
 from tether.control.model.virtual_service import Destination, VirtualServiceSpec
+from tether.control.translate.hosts import host_matches, qualify
 from tether.control.world import World
-from tether.core.identity import CLUSTER_DOMAIN, service_fqdn
 
 Key = tuple[str, str, str]
 
@@ -40,46 +40,22 @@ class Finding(msgspec.Struct, frozen=True, kw_only=True):
         return f"{self.severity.capitalize()} [{self.code}] ({where}) {self.message}"
 
 
-def qualify(host: str, namespace: str) -> str:
-    """Return the FQDN ``host`` names from ``namespace`` (``order`` -> ``order.<ns>.svc...``).
-
-    Hosts with a dot that are not cluster names (``api.example.com``) stay as they are.
-    """
-    if "." not in host:
-        return service_fqdn(host, namespace)
-    parts = host.split(".")
-    if len(parts) == 2 and not host.startswith("*"):
-        return f"{host}.{CLUSTER_DOMAIN}"
-    if host.endswith(".svc"):
-        return f"{host}.cluster.local"
-    return host
-
-
-def names(host: str, namespace: str) -> tuple[str, ...]:
-    """Return what ``host`` may mean: its qualified form, and itself when it has a dot."""
-    fqdn = qualify(host, namespace)
-    return (fqdn,) if fqdn == host or "." not in host else (fqdn, host)
-
-
-def _host_known(fqdns: tuple[str, ...], known: set[str]) -> bool:
-    if any(f in known for f in fqdns):
-        return True
-    return any(k.startswith("*.") and f.endswith(k[1:]) for k in known for f in fqdns)
+def _known(fqdn: str, known: set[str]) -> bool:
+    return any(host_matches(k, fqdn) for k in known) if fqdn not in known else True
 
 
 def analyze(world: World) -> tuple[Finding, ...]:
     """Return every finding about ``world``, sorted by resource key then code."""
-    known: set[str] = {service_fqdn(w.node.name, w.node.namespace) for w in world.workloads}
+    known: set[str] = set(world.services)
     subsets: dict[str, set[str]] = {}
     gateways: set[tuple[str, str]] = set()
     services: list[Resource] = []
     for r in world.resources:
         if isinstance(r.spec, ServiceEntrySpec):
-            for h in r.spec.hosts:
-                known.update(names(h, r.namespace))
+            known.update(qualify(h, r.namespace) for h in r.spec.hosts)
         elif isinstance(r.spec, DestinationRuleSpec):
-            for h in names(r.spec.host, r.namespace):
-                subsets.setdefault(h, set()).update(s.name for s in r.spec.subsets)
+            host = qualify(r.spec.host, r.namespace)
+            subsets.setdefault(host, set()).update(s.name for s in r.spec.subsets)
         elif r.kind == "Gateway":
             gateways.add((r.namespace, r.name))
         if isinstance(r.spec, VirtualServiceSpec):
@@ -105,15 +81,14 @@ def _check_virtual_service(
     out: list[Finding] = []
 
     def destination(path: str, dest: Destination) -> None:
-        fqdns = names(dest.host, r.namespace)
-        fqdn = fqdns[0]
-        if not _host_known(fqdns, known):
+        fqdn = qualify(dest.host, r.namespace)
+        if not _known(fqdn, known):
             out.append(_finding(
                 r, "TTH0101", f"{path}.host",
                 f"routes to host {dest.host!r} ({fqdn}) that no workload or ServiceEntry defines",
                 f"start a workload named {fqdn.split('.')[0]!r} or add a ServiceEntry for {fqdn}",
             ))
-        elif dest.subset and not any(dest.subset in subsets.get(f, ()) for f in fqdns):
+        elif dest.subset and dest.subset not in subsets.get(fqdn, ()):
             out.append(_finding(
                 r, "TTH0102", f"{path}.subset",
                 f"routes to subset {dest.subset!r} of {fqdn} that no DestinationRule defines",
