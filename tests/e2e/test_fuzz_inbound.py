@@ -79,6 +79,7 @@ def _throw(port: int, data: bytes) -> bytes:
 def test_fuzz_inbound_keeps_serving(shared_sidecar: Sidecar,
                                     shared_upstream: ScriptableUpstream) -> None:
     proxy = shared_sidecar
+    thrown: list[int] = []
 
     @settings(max_examples=200, deadline=None, database=None, derandomize=True,
               suppress_health_check=[HealthCheck.too_slow])
@@ -86,9 +87,12 @@ def test_fuzz_inbound_keeps_serving(shared_sidecar: Sidecar,
     def throw(data: bytes) -> None:
         assert proxy.proc.alive(), proxy.describe()
         answer = _throw(proxy.inbound, data)
+        thrown.append(len(answer))
         assert answer == b"" or answer.startswith(b"HTTP/1."), answer[:200]
 
     throw()
+    print(f"{len(thrown)} inputs, {sum(1 for n in thrown if n)} answered")
+    assert len(thrown) >= 100, "the fuzzer ran too few inputs to mean anything"
     assert proxy.proc.alive(), proxy.describe()
     resp = http_request(proxy.inbound, "GET", "/after-fuzz", [("Host", "client")])
     assert resp.status == 200
