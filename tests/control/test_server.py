@@ -94,6 +94,13 @@ class Recorder:
         return self.snapshots[-1].version if self.snapshots else ""
 
 
+def has_timeout(sink: Recorder) -> bool:
+    """Return whether the last snapshot has a route with a timeout (the book's VS applied)."""
+    if not sink.snapshots:
+        return False
+    return any(r.timeout_ms for vh in sink.snapshots[-1].virtual_hosts for r in vh.routes)
+
+
 class Harness:
     def __init__(self, data: Path) -> None:
         self.data = data
@@ -103,7 +110,9 @@ class Harness:
 
     async def start(self, port: int = 0) -> ControlPlane:
         token = ensure_admin_token(str(self.data))
-        self.plane = ControlPlane(Store.in_dir(str(self.data)), token, heartbeat_interval=0.2)
+        self.plane = ControlPlane(
+            Store.in_dir(str(self.data)), token, heartbeat_interval=0.2, warmup=1.0
+        )
         self.port = await self.plane.start("127.0.0.1", port)
         return self.plane
 
@@ -233,8 +242,8 @@ async def test_watch_syncs_and_pushes_only_to_affected_proxies(h: Harness) -> No
     assert (len(order.snapshots), len(shipping.snapshots), order.version) == before
     # The book's retry VirtualService changes the routes of every sidecar that can call order.
     await h.call(client.apply, [("retry.yaml", BOOK_VS)])
-    await eventually(lambda: order.version != before[2])
-    await eventually(lambda: synced())
+    await eventually(lambda: has_timeout(order) and has_timeout(shipping))
+    await eventually(synced)
     routes = [r for vh in order.snapshots[-1].virtual_hosts for r in vh.routes]
     assert any(r.timeout_ms == 10_000 for r in routes)
 
@@ -261,6 +270,7 @@ async def test_gone_proxy_is_removed_and_restart_resyncs(h: Harness) -> None:
     # Control plane goes away and comes back on the same port: proxies keep their snapshot,
     # register again and end up synced; resources survive.
     await h.call(client.apply, [("retry.yaml", BOOK_VS)])
+    await eventually(lambda: has_timeout(shipping) and h.synced(2))
     port = h.port
     await h.stop()
     kept = shipping.version

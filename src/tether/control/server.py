@@ -79,6 +79,7 @@ class ControlPlane:
         *,
         clock: Clock = SYSTEM_CLOCK,
         heartbeat_interval: float = 5.0,
+        warmup: float | None = None,
     ) -> None:
         self.store = store
         self.token = token
@@ -93,7 +94,11 @@ class ControlPlane:
             except (ResourceErrors, TetherError) as exc:
                 log.error("skipping a stored resource that no longer parses: %s", exc)
         self.hub = PushHub(
-            self.registry, self.world, translate, keepalive=max(0.05, heartbeat_interval / 2)
+            self.registry,
+            self.world,
+            translate,
+            keepalive=max(0.05, heartbeat_interval / 2),
+            warmup=heartbeat_interval if warmup is None else warmup,
         )
         self._world_cache: tuple[tuple[int, int], World] | None = None
         self._tasks = TaskGroup("control")

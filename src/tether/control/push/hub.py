@@ -5,6 +5,11 @@
 planner who needs a new snapshot and wakes only those streams. Each watch stream
 writes the newest desired snapshot when it differs from what it last wrote, and an
 empty keep-alive line every ``keepalive`` seconds.
+
+Warm-up: right after a control-plane start the registry is empty and fills as proxies
+register again. A proxy that reconnects with a snapshot already (``since``) is sent
+nothing during ``warmup`` seconds, so it does not trade its full snapshot for one that
+lacks the endpoints of workloads that have not re-registered yet.
 """
 
 from __future__ import annotations
@@ -36,11 +41,14 @@ class PushHub:
         *,
         keepalive: float = 2.0,
         debounce: float = 0.005,
+        warmup: float = 0.0,
     ) -> None:
         self.registry = registry
         self._world = world
         self._translate = translate
         self.keepalive = keepalive
+        self.warmup = warmup
+        self.warm = asyncio.Event()
         self.debounce = debounce
         self.desired: dict[str, Snapshot] = {}
         self._wake: dict[str, asyncio.Event] = {}
@@ -51,6 +59,14 @@ class PushHub:
     def start(self) -> None:
         """Start the recompute loop (needs a running event loop)."""
         self._tasks.spawn("recompute", self._recompute_loop())
+        self._tasks.spawn("warmup", self._warm_up())
+
+    async def _warm_up(self) -> None:
+        await asyncio.sleep(self.warmup)
+        self.warm.set()
+        self.recompute()
+        for event in self._wake.values():
+            event.set()
 
     async def close(self) -> None:
         """Stop the recompute loop."""
@@ -133,12 +149,14 @@ class PushHub:
         self, proxy_id: str, since: str, event: asyncio.Event, out: ChunkWriter
     ) -> None:
         last = since
-        desired = self._desired_for(proxy_id)
-        if since and desired is not None and desired.version == since:
-            self.registry.sent(proxy_id, since)
-            self.registry.ack(proxy_id, since, ok=True)
+        confirmed = False
         while True:
-            desired = self._desired_for(proxy_id)
+            ready = self.warm.is_set() or not since
+            desired = self._desired_for(proxy_id) if ready else None
+            if not confirmed and desired is not None and desired.version == since:
+                self.registry.sent(proxy_id, since)  # it already runs what it should
+                self.registry.ack(proxy_id, since, ok=True)
+            confirmed = confirmed or ready
             if desired is not None and desired.version != last:
                 await out.send(encode(desired) + b"\n")
                 self.registry.sent(proxy_id, desired.version)
