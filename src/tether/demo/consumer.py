@@ -58,9 +58,7 @@ class RecordStore:
     def __init__(self, db: Database) -> None:
         self._db = db
         with db.session() as s:
-            s.query(
-                "CREATE TABLE IF NOT EXISTS records (id INTEGER PRIMARY KEY, body TEXT NOT NULL)"
-            )
+            s.query("CREATE TABLE IF NOT EXISTS records (id INTEGER PRIMARY KEY, body TEXT NOT NULL)")
 
     def known(self, record_id: int) -> bool:
         """Return True when a record with this id is stored."""
@@ -141,8 +139,7 @@ class ConsumerService:
             return json_response(records)
         columns = self.kind.columns
         rows = [
-            (f'<a href="{record["id"]}">{record["id"]}</a>', *(c.cell(record) for c in columns))
-            for record in records
+            (f'<a href="{record["id"]}">{record["id"]}</a>', *(c.cell(record) for c in columns)) for record in records
         ]
         numeric = tuple(i + 1 for i, c in enumerate(columns) if c.numeric)
         listing = (
@@ -163,9 +160,7 @@ class ConsumerService:
     def _json(self, request: Request, match: Any) -> Response:
         record = self.store.get(int(match.group(1)))
         if record is None:
-            return json_response(
-                {"error": f"no {self.kind.singular.lower()} {match.group(1)}"}, 404
-            )
+            return json_response({"error": f"no {self.kind.singular.lower()} {match.group(1)}"}, 404)
         return json_response(record)
 
     def _detail(self, request: Request, match: Any) -> Response:
@@ -185,21 +180,16 @@ def _nav() -> tuple[tuple[str, str], ...]:
 
 def _status_box(status: PollStatus, feed_url: str, interval: float) -> str:
     schedule = f"every {interval:g} s and " if interval > 0 else ""
-    button = (
-        '<form class="inline" method="post" action="poll">'
-        '<button type="submit">Poll now</button></form>'
-    )
+    button = '<form class="inline" method="post" action="poll"><button type="submit">Poll now</button></form>'
     about = (
-        f'<p class="note">Orders come from <code>{esc(feed_url)}</code>, polled {schedule}'
-        f"when you press {button}</p>"
+        f'<p class="note">Orders come from <code>{esc(feed_url)}</code>, polled {schedule}when you press {button}</p>'
     )
     if status.at is None:
         return about + '<p class="note">No poll yet.</p>'
     if status.ok:
         return about + (f'<p class="ok">Last poll at {when(status.at)}: ok, {status.new} new.</p>')
     return about + (
-        f'<p class="error">Last poll at {when(status.at)} failed '
-        f"({status.new} new): {esc(status.error)}</p>"
+        f'<p class="error">Last poll at {when(status.at)} failed ({status.new} new): {esc(status.error)}</p>'
     )
 
 

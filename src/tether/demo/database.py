@@ -48,9 +48,7 @@ class Database:
     The demo's load is tiny; one connection keeps SQLite free of "database is locked".
     """
 
-    def __init__(
-        self, connection: Any, placeholder: str, describe: str, cleanup: Path | None
-    ) -> None:
+    def __init__(self, connection: Any, placeholder: str, describe: str, cleanup: Path | None) -> None:
         self._connection = connection
         self._placeholder = placeholder
         self._lock = threading.Lock()

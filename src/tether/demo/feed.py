@@ -70,9 +70,7 @@ def not_modified(if_modified_since: str | None, last_change: float) -> bool:
     return since is not None and math.floor(last_change) <= since
 
 
-def build_feed(
-    orders: Iterable[tuple[int, float]], last_change: float, link_base: str
-) -> dict[str, object]:
+def build_feed(orders: Iterable[tuple[int, float]], last_change: float, link_base: str) -> dict[str, object]:
     """Return the feed document for (order id, updated time) pairs, newest first.
 
     Links are ``<link_base>/order/<id>``; consumers fetch them by service name through

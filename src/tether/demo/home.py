@@ -33,10 +33,7 @@ EXPLANATION = (
 
 def home_page() -> str:
     """Return the home page HTML."""
-    items = "".join(
-        f'<li><a href="{href}"><strong>{label}</strong></a> — {about}</li>'
-        for href, label, about in LINKS
-    )
+    items = "".join(f'<li><a href="{href}"><strong>{label}</strong></a> — {about}</li>' for href, label, about in LINKS)
     return page("Tether example", "The book's example system", f"{EXPLANATION}<ul>{items}</ul>")
 
 

@@ -35,9 +35,7 @@ def to_invoice(order: Mapping[str, Any]) -> dict[str, Any]:
 
     Raises RecordRejected or KeyError/TypeError/ValueError for a malformed order.
     """
-    lines = [
-        {"count": int(line["count"]), "item": dict(line["item"])} for line in order["orderLine"]
-    ]
+    lines = [{"count": int(line["count"]), "item": dict(line["item"])} for line in order["orderLine"]]
     return {
         "id": int(order["id"]),
         "customer": dict(order["customer"]),

@@ -29,8 +29,7 @@ from tether.demo.server import env_flag, run
 from tether.demo.web import Request, Response, Router, html, json_response, redirect, text
 
 SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS orders (id INTEGER PRIMARY KEY, updated DOUBLE PRECISION NOT NULL,"
-    " body TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS orders (id INTEGER PRIMARY KEY, updated DOUBLE PRECISION NOT NULL, body TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS customers (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE)",
     # One row: when the feed last changed, and the next order id (never reused after a delete,
     # since the consumers keep what they fetched under that id).
@@ -49,8 +48,7 @@ class OrderStore:
             for statement in SCHEMA:
                 s.query(statement)
             s.query(
-                "INSERT INTO feed_state (id, last_change, next_id) VALUES (1, ?, 1)"
-                " ON CONFLICT DO NOTHING",
+                "INSERT INTO feed_state (id, last_change, next_id) VALUES (1, ?, 1) ON CONFLICT DO NOTHING",
                 (clock.wall(),),
             )
 
@@ -170,9 +168,7 @@ class OrderService:
     def _create(self, request: Request, match: Any) -> Response:
         as_json = request.sends_json()
         try:
-            draft = (
-                parse_order_json(request.json()) if as_json else parse_order_form(request.form())
-            )
+            draft = parse_order_json(request.json()) if as_json else parse_order_form(request.form())
         except ValueError:
             return json_response({"error": "the body is not JSON"}, 400)
         except OrderInvalid as exc:

@@ -53,8 +53,7 @@ def form_page(values: Mapping[str, str], problems: Sequence[str] = ()) -> str:
 
     def address(prefix: str, legend: str, note: str = "") -> str:
         fields = "".join(
-            field(f"{prefix}_{key}", label)
-            for key, label in (("street", "Street"), ("zip", "Zip"), ("city", "City"))
+            field(f"{prefix}_{key}", label) for key, label in (("street", "Street"), ("zip", "Zip"), ("city", "City"))
         )
         return f"<fieldset><legend>{esc(legend)}</legend>{note}{fields}</fieldset>"
 
@@ -77,17 +76,14 @@ def form_page(values: Mapping[str, str], problems: Sequence[str] = ()) -> str:
         lines.append(
             (
                 str(index + 1),
-                f'<select name="item{index}" aria-label="item of line {index + 1}">'
-                f"{options}</select>",
+                f'<select name="item{index}" aria-label="item of line {index + 1}">{options}</select>',
                 f'<input name="count{index}" type="number" min="0" max="10000" '
                 f'aria-label="count of line {index + 1}" '
                 f'value="{esc(values.get(f"count{index}", ""))}">',
             )
         )
     errors = (
-        '<div class="error"><ul>' + "".join(f"<li>{esc(p)}</li>" for p in problems) + "</ul></div>"
-        if problems
-        else ""
+        '<div class="error"><ul>' + "".join(f"<li>{esc(p)}</li>" for p in problems) + "</ul></div>" if problems else ""
     )
     body = (
         f'{errors}<form method="post" action="./">'

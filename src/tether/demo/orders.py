@@ -130,9 +130,7 @@ def parse_order_json(document: Any) -> OrderDraft:
     for index, raw in enumerate(raw_lines if isinstance(raw_lines, list) else []):
         raw = raw if isinstance(raw, dict) else {}
         item_ref = raw.get("item", {})
-        item = _catalogue_item(
-            str(item_ref.get("itemId", "") if isinstance(item_ref, dict) else ""), index, problems
-        )
+        item = _catalogue_item(str(item_ref.get("itemId", "") if isinstance(item_ref, dict) else ""), index, problems)
         count = _count(str(raw.get("count", "")), index, problems)
         if item is not None and count is not None:
             lines.append(OrderLine(count, item))
@@ -158,9 +156,7 @@ def parse_order_json(document: Any) -> OrderDraft:
     )
 
 
-def order_document(
-    order_id: int, customer_id: int, draft: OrderDraft, updated: str
-) -> dict[str, Any]:
+def order_document(order_id: int, customer_id: int, draft: OrderDraft, updated: str) -> dict[str, Any]:
     """Return the order as the JSON document ``GET /order/{id}`` serves."""
 
     def address(a: Address) -> dict[str, str]:
@@ -207,9 +203,7 @@ def _count(raw: str, index: int, problems: list[str]) -> int | None:
     except ValueError:
         count = -1
     if not 1 <= count <= MAX_COUNT:
-        problems.append(
-            f"Line {index + 1}: the count must be a whole number from 1 to {MAX_COUNT}."
-        )
+        problems.append(f"Line {index + 1}: the count must be a whole number from 1 to {MAX_COUNT}.")
         return None
     return count
 

@@ -147,13 +147,9 @@ class Poller:
     def poll(self) -> PollResult:
         """Poll once (waiting for a poll in progress to end first) and return what it did."""
         with self._lock:
-            result = poll_feed(
-                self._fetch, self.feed_url, self._last_modified, self._is_known, self._accept
-            )
+            result = poll_feed(self._fetch, self.feed_url, self._last_modified, self._is_known, self._accept)
             self._last_modified = result.last_modified
-            self.status = PollStatus(
-                self._clock.wall(), result.ok, result.new, result.error, self.status.polls + 1
-            )
+            self.status = PollStatus(self._clock.wall(), result.ok, result.new, result.error, self.status.polls + 1)
         return result
 
     def start(self, interval: float, name: str) -> None:

@@ -131,9 +131,7 @@ def run(
     previous = {}
     if threading.current_thread() is threading.main_thread():
         previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
-    serving = threading.Thread(
-        target=server.serve_forever, kwargs={"poll_interval": 0.2}, name=f"{service.name}-http"
-    )
+    serving = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, name=f"{service.name}-http")
     try:
         serving.start()
         service.start()

@@ -39,9 +39,7 @@ def to_shipment(order: Mapping[str, Any]) -> dict[str, Any]:
         "customer": dict(order["customer"]),
         "updated": str(order["updated"]),
         "shippingAddress": dict(order["shippingAddress"]),
-        "shipmentLine": [
-            {"count": int(line["count"]), "item": dict(line["item"])} for line in order["orderLine"]
-        ],
+        "shipmentLine": [{"count": int(line["count"]), "item": dict(line["item"])} for line in order["orderLine"]],
         "deliveryService": order["deliveryService"],
         "cost": shipping_cost(order["deliveryService"]),
     }

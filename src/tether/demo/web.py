@@ -65,9 +65,7 @@ def html(text: str, status: int = 200) -> Response:
     return Response(status, text.encode("utf-8"), (("Content-Type", "text/html; charset=utf-8"),))
 
 
-def json_response(
-    value: Any, status: int = 200, headers: tuple[tuple[str, str], ...] = ()
-) -> Response:
+def json_response(value: Any, status: int = 200, headers: tuple[tuple[str, str], ...] = ()) -> Response:
     """Return a JSON response with ``value`` encoded compactly."""
     body = json.dumps(value, separators=(",", ":")).encode("utf-8")
     return Response(status, body, (("Content-Type", "application/json"), *headers))
@@ -75,9 +73,7 @@ def json_response(
 
 def text(message: str, status: int = 200) -> Response:
     """Return a plain-text response (one line plus a newline)."""
-    return Response(
-        status, (message + "\n").encode("utf-8"), (("Content-Type", "text/plain; charset=utf-8"),)
-    )
+    return Response(status, (message + "\n").encode("utf-8"), (("Content-Type", "text/plain; charset=utf-8"),))
 
 
 def redirect(location: str) -> Response:
@@ -137,7 +133,10 @@ def make_handler(app: App, server_version: str) -> type[BaseHTTPRequestHandler]:
             try:
                 request = self._read_request()
                 response = _safe_call(app, request) if isinstance(request, Request) else request
-                self._write(response, head=self.command == "HEAD")
+                try:
+                    self._write(response, head=self.command == "HEAD")
+                except ConnectionError:  # the client went away; nothing left to tell it
+                    self.close_connection = True
             finally:
                 ended = getattr(self.server, "request_ended", None)
                 if ended is not None:
