@@ -19,7 +19,7 @@ from tether.control.model import (
 from tether.control.model.destination_rule import DestinationRuleSpec
 from tether.control.model.virtual_service import VirtualServiceSpec
 
-BOOK = Path(__file__).parent.parent / "golden" / "book"
+BOOK = Path(__file__).parent.parent / "golden" / "book" / "resources"
 
 RETRY_MANY = """apiVersion: networking.istio.io/v1alpha3
 kind: VirtualService
@@ -68,7 +68,7 @@ def test_every_error_is_reported_and_empty_documents_count() -> None:
 
 
 def test_the_books_listings_parse() -> None:
-    result = parse_paths([str(BOOK)])
+    result = parse_paths([str(BOOK / "circuit-breaker.yaml"), str(BOOK / "retry.yaml")])
     dr, vs = result.resources
     assert isinstance(dr.spec, DestinationRuleSpec) and isinstance(vs.spec, VirtualServiceSpec)
     tp = dr.spec.traffic_policy

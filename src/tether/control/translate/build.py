@@ -1,0 +1,128 @@
+"""``translate(world, node)``: the one snapshot a proxy runs. Pure and deterministic."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from tether.control.model.destination_rule import DestinationRuleSpec
+from tether.control.model.virtual_service import Destination
+from tether.control.translate.hosts import exported_to, labels_match, qualify
+from tether.control.translate.routes import http_routes
+from tether.control.translate.select import destination_rule_for, lb_policy, virtual_service_for
+from tether.control.translate.services import Service
+from tether.core.identity import ProxyNode, host_aliases
+from tether.core.schema.snapshot import Cluster, Route, Snapshot, VirtualHost, WeightedCluster, with_version
+
+if TYPE_CHECKING:
+    from tether.control.world import World
+
+DEFAULT_PORT = 80
+
+
+def cluster_name(port: int, subset: str, fqdn: str) -> str:
+    """Return Istio's cluster name ``outbound|<port>|<subset>|<fqdn>``."""
+    return f"outbound|{port}|{subset}|{fqdn}"
+
+
+def domains(fqdn: str, port: int, client_namespace: str) -> tuple[str, ...]:
+    """Return every Host a client in ``client_namespace`` may send for ``fqdn`` on ``port``.
+
+    Each alias with ``:<port>``; on port 80 also bare (clients omit ``:80``).
+    """
+    out: list[str] = []
+    for alias in host_aliases(fqdn, client_namespace):
+        if port == DEFAULT_PORT:
+            out.append(alias)
+        out.append(f"{alias}:{port}")
+    return tuple(out)
+
+
+class _Builder:
+    """Accumulates the clusters one snapshot needs while its virtual hosts are built."""
+
+    def __init__(self, world: World, node: ProxyNode) -> None:
+        self.world = world
+        self.node = node
+        self.clusters: dict[str, Cluster] = {}
+        self.visible = {
+            fqdn: svc for fqdn, svc in world.services.items()
+            if exported_to(svc.export_to, svc.namespace, node.namespace)
+        }
+        self._rules: dict[str, DestinationRuleSpec | None] = {}
+
+    def rule(self, svc: Service) -> DestinationRuleSpec | None:
+        if svc.fqdn not in self._rules:
+            found = destination_rule_for(self.world, self.node, svc.fqdn, svc.namespace)
+            self._rules[svc.fqdn] = found[1] if found else None
+        return self._rules[svc.fqdn]
+
+    def cluster(self, svc: Service | None, fqdn: str, port: int, subset: str) -> str:
+        """Return the name of the cluster for ``fqdn:port`` (subset), adding it if new.
+
+        A host or subset nobody defines still gets a cluster, with no endpoints: the proxy
+        answers 503 (no healthy upstream) as Istio does, and the snapshot stays consistent.
+        """
+        name = cluster_name(port, subset, fqdn)
+        if name in self.clusters:
+            return name
+        rule = self.rule(svc) if svc is not None else None
+        endpoints = tuple(svc.endpoints.get(port, ())) if svc is not None else ()
+        if subset:
+            labels = next((s.labels for s in (rule.subsets if rule else ()) if s.name == subset), None)
+            endpoints = tuple(e for e in endpoints if labels is not None and labels_match(labels, e.labels))
+        self.clusters[name] = Cluster(name=name, service=fqdn, port=port, subset=subset,
+                                      endpoints=endpoints, lb_policy=lb_policy(rule, subset, port))
+        return name
+
+    def cluster_for(self, dest: Destination, namespace: str, vhost_port: int) -> str:
+        """Return the cluster a route destination written in ``namespace`` sends to."""
+        fqdn = qualify(dest.host, namespace)
+        svc = self.visible.get(fqdn)
+        port = dest.port.number if dest.port is not None else None
+        if svc is not None:
+            ports = svc.ports
+            if port is None:
+                port = vhost_port if vhost_port in ports or not ports else ports[0]
+            elif port not in ports and svc.from_workloads and len(ports) == 1:
+                # Port 80 of a workload service is Tether's convention; any port names the app.
+                port = ports[0]
+        return self.cluster(svc, fqdn, port or DEFAULT_PORT, dest.subset or "")
+
+    def subsets(self, svc: Service, port: int) -> None:
+        rule = self.rule(svc)
+        for subset in rule.subsets if rule is not None else ():
+            self.cluster(svc, svc.fqdn, port, subset.name)
+
+    def mesh_hosts(self) -> list[VirtualHost]:
+        out: list[VirtualHost] = []
+        for fqdn in sorted(self.visible):
+            svc = self.visible[fqdn]
+            found = virtual_service_for(self.world, self.node, fqdn, svc.namespace)
+            for port in svc.ports:
+                default = self.cluster(svc, fqdn, port, "")
+                self.subsets(svc, port)
+                if found is None:
+                    routes: list[Route] = [Route(name="default", clusters=(WeightedCluster(cluster=default),))]
+                else:
+                    r, spec = found
+                    routes = http_routes(r.name, r.namespace, spec.http, port, self.node, self.cluster_for)
+                    if not spec.http:
+                        routes = [Route(name="default", clusters=(WeightedCluster(cluster=default),))]
+                out.append(VirtualHost(name=f"{fqdn}:{port}", domains=domains(fqdn, port, self.node.namespace),
+                                       port=port, routes=tuple(routes)))
+        return out
+
+
+def translate(world: World, node: ProxyNode) -> Snapshot:
+    """Return the versioned snapshot for ``node`` (version = content hash; same input, same version)."""
+    from tether.control.translate.gateway import gateway_hosts
+
+    b = _Builder(world, node)
+    vhosts = b.mesh_hosts()
+    ghosts = gateway_hosts(world, node, b) if node.kind == "gateway" else []
+    snapshot = Snapshot(
+        virtual_hosts=tuple(vhosts),
+        clusters=tuple(b.clusters[k] for k in sorted(b.clusters)),
+        gateway_hosts=tuple(ghosts),
+    )
+    return with_version(snapshot)
