@@ -26,10 +26,11 @@ def test_home_serves_root_and_index_only() -> None:
 
 @pytest.mark.e2e
 def test_home_process(tmp_path: Path) -> None:
-    home = start("home", tmp_path)
+    home = start("home", tmp_path, ACCESS_LOG="false")
     try:
         answer = call(f"{home.url}/")
         assert answer.status == 200
         assert "The book&#x27;s example system" in answer.body.decode()
     finally:
         assert home.stop() == 0
+    assert (tmp_path / "home.stderr").read_text() == ""  # ACCESS_LOG=false: no request lines

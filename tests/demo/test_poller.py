@@ -189,3 +189,30 @@ def test_urllib_fetch_turns_refusal_and_timeout_into_fetch_error(
                 fetch(f"{url}/feed", {})
         finally:
             release.set()
+
+
+def test_urllib_fetch_goes_through_http_proxy_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[tuple[str, str]] = []
+
+    def sidecar(request: Request) -> Response:
+        seen.append((request.headers.get("host", ""), request.path))
+        return json_response({"updated": "t", "orders": []})
+
+    with serving(sidecar) as url:
+        for name in ("no_proxy", "NO_PROXY", "HTTP_PROXY"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("http_proxy", url)
+        answer = urllib_fetch(5)("http://order/feed", {})
+    assert answer.status == 200
+    assert seen == [("order", "/feed")]
+
+
+def test_an_unexpected_error_while_polling_is_reported_not_raised(capsys: pytest.CaptureFixture[str]) -> None:
+    def broken_store(order_id: int, order: Any) -> bool:
+        raise RuntimeError("disk full")
+
+    poller = Poller(FakeOrderService(feed(1)), FEED_URL, Sink().known, broken_store, FakeClock())
+    result = poller.poll()
+    assert (result.ok, result.error) == (False, "internal error: RuntimeError: disk full")
+    assert poller.status.error == result.error
+    assert "disk full" in capsys.readouterr().err

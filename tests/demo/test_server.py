@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tether.core.errors import TetherError
-from tether.demo.server import DemoHTTPServer, env_flag, env_float
+from tether.demo.server import DemoHTTPServer, env_flag, env_float, env_port
 from tether.demo.web import Request, Response, make_handler, text
 
 from .support import call, start
@@ -24,6 +24,14 @@ def test_env_float() -> None:
         env_float({"X": "soon"}, "X", 1.0)
     with pytest.raises(TetherError, match="must not be negative"):
         env_float({"X": "-1"}, "X", 1.0)
+
+
+def test_env_port() -> None:
+    assert env_port({}) == 0
+    assert env_port({"PORT": "8080"}) == 8080
+    for raw in ("-1", "65536", "x"):
+        with pytest.raises(TetherError, match="is not a port number"):
+            env_port({"PORT": raw})
 
 
 @pytest.mark.parametrize(
@@ -92,6 +100,7 @@ def test_stops_cleanly_on_signal(tmp_path: Path, signum: signal.Signals) -> None
     ("name", "env", "message"),
     [
         ("order", {"PORT": "eighty"}, "PORT='eighty' is not a port number"),
+        ("home", {"PORT": "70000"}, "PORT='70000' is not a port number"),
         ("shipping", {"POLL_INTERVAL": "often"}, "POLL_INTERVAL='often' is not a number"),
         ("invoicing", {"DATABASE_URL": "mysql://db"}, "DATABASE_URL='mysql://db' is not supported"),
     ],

@@ -129,7 +129,7 @@ class ConsumerService:
             raise RecordRejected("the order is not a JSON object")
         try:
             record = self.kind.convert(order)
-        except (KeyError, TypeError, ValueError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise RecordRejected(f"the order document lacks or garbles {exc}") from None
         return self.store.add(order_id, record)
 

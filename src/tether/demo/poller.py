@@ -9,7 +9,9 @@ background thread; :func:`urllib_fetch` is the real fetch. urllib honours
 from __future__ import annotations
 
 import json
+import sys
 import threading
+import traceback
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Mapping
@@ -147,7 +149,11 @@ class Poller:
     def poll(self) -> PollResult:
         """Poll once (waiting for a poll in progress to end first) and return what it did."""
         with self._lock:
-            result = poll_feed(self._fetch, self.feed_url, self._last_modified, self._is_known, self._accept)
+            try:
+                result = poll_feed(self._fetch, self.feed_url, self._last_modified, self._is_known, self._accept)
+            except Exception as exc:  # e.g. a database error: report it, keep the service up
+                traceback.print_exc(file=sys.stderr)
+                result = PollResult(False, 0, f"internal error: {type(exc).__name__}: {exc}", self._last_modified)
             self._last_modified = result.last_modified
             self.status = PollStatus(self._clock.wall(), result.ok, result.new, result.error, self.status.polls + 1)
         return result

@@ -2,6 +2,9 @@
 
 Each service module's ``main()`` calls :func:`run` with a factory; the factory reads the
 environment and may raise a :class:`TetherError` whose one-line message is printed (exit 1).
+Environment common to all services: ``PORT`` (default 0: a free port, printed on stdout as
+``listening on 127.0.0.1:<port>``) and ``ACCESS_LOG=false`` to silence the per-request
+log lines on stderr.
 """
 
 from __future__ import annotations
@@ -82,17 +85,25 @@ def env_float(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def env_port(env: Mapping[str, str]) -> int:
+    """Return env ``PORT`` (default 0, a free port); raises TetherError when it is not a port."""
+    raw = env.get("PORT", "").strip() or "0"
+    if not raw.isdigit() or int(raw) > 65535:
+        raise TetherError(f"PORT={raw!r} is not a port number (0-65535; 0 picks a free one)")
+    return int(raw)
+
+
 def env_flag(env: Mapping[str, str], name: str) -> bool:
     """Return True when env ``name`` is ``true``/``1``/``yes``/``on`` (any case)."""
     return env.get(name, "").strip().lower() in ("true", "1", "yes", "on")
 
 
-def bind(service: DemoService, port: int) -> DemoHTTPServer:
+def bind(service: DemoService, port: int, log_requests: bool = True) -> DemoHTTPServer:
     """Return a server for ``service`` bound to 127.0.0.1:``port`` (0 picks a free port).
 
     Raises OSError when the port cannot be bound.
     """
-    handler = make_handler(service.handle, f"tether-demo-{service.name}")
+    handler = make_handler(service.handle, f"tether-demo-{service.name}", log_requests)
     return DemoHTTPServer(("127.0.0.1", port), handler)
 
 
@@ -109,16 +120,13 @@ def run(
     env = os.environ if env is None else env
     out = sys.stdout if out is None else out
     try:
-        port = int(env.get("PORT", "0") or "0")
+        port = env_port(env)
         service = factory(env)
-    except ValueError:
-        print(f"PORT={env.get('PORT')!r} is not a port number", file=sys.stderr)
-        return 1
     except TetherError as exc:
         print(f"{exc}", file=sys.stderr)
         return 1
     try:
-        server = bind(service, port)
+        server = bind(service, port, log_requests=env.get("ACCESS_LOG", "").strip().lower() != "false")
     except OSError as exc:
         service.close()
         print(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}", file=sys.stderr)

@@ -115,8 +115,11 @@ class Router:
         return text(f"no such page: {request.path}", 404)
 
 
-def make_handler(app: App, server_version: str) -> type[BaseHTTPRequestHandler]:
-    """Return a request-handler class that serves ``app`` (HTTP/1.1, keep-alive)."""
+def make_handler(app: App, server_version: str, log_requests: bool = True) -> type[BaseHTTPRequestHandler]:
+    """Return a request-handler class that serves ``app`` (HTTP/1.1, keep-alive).
+
+    With ``log_requests`` every request is logged on stderr in the common log format.
+    """
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -125,6 +128,10 @@ def make_handler(app: App, server_version: str) -> type[BaseHTTPRequestHandler]:
 
         def version_string(self) -> str:
             return server_version
+
+        def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+            if log_requests:
+                super().log_request(code, size)
 
         def _serve(self) -> None:
             started = getattr(self.server, "request_started", None)
