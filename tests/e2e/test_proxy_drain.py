@@ -51,7 +51,7 @@ def test_sigterm_drains_in_flight_requests(sidecar_factory: SidecarFactory) -> N
             thread.start()
         assert wait_until(lambda: up.request_count >= IN_FLIGHT, 10), sidecar.describe()
         sidecar.proc.send_signal(signal.SIGTERM)
-        assert wait_until(lambda: _refused(sidecar.outbound) and _refused(sidecar.inbound), 3)
+        assert wait_until(lambda: _refused(sidecar.outbound) and _refused(sidecar.inbound), 5)
         for thread in threads:
             thread.join(20)
         assert [r.status if isinstance(r, RawResponse) else r for r in results] == \
