@@ -100,7 +100,8 @@ def test_inbound_reports_destination(client: Sidecar, upstream: ScriptableUpstre
 def test_two_hops_carry_peer_identity(sidecar_factory: SidecarFactory,
                                       upstream: ScriptableUpstream) -> None:
     server = sidecar_factory("server", {"upstream": upstream.port}, upstream.port)
-    caller = sidecar_factory("caller", {"server": server.inbound}, free_port())
+    caller = sidecar_factory("caller", {"server": server.inbound}, free_port(),
+                             ["--labels", "app=caller-app,version=v2"])
     assert [_get(caller.outbound, "/hop", "server") for _ in range(2)] == [200, 200]
     assert all(r.header("x-tether-peer") is None for r in upstream.requests)
     server.log_entries(2)
@@ -108,7 +109,9 @@ def test_two_hops_carry_peer_identity(sidecar_factory: SidecarFactory,
     assert caller.metric(REQUESTS, reporter="source", source_workload="caller",
                          destination_service_name="server", response_code="200") == 2
     assert server.metric(REQUESTS, reporter="destination", source_workload="caller",
-                         destination_workload="server", response_code="200") == 2
+                         source_workload_namespace="default", source_app="caller-app",
+                         source_version="v2", destination_workload="server",
+                         response_code="200") == 2
 
 
 def test_request_and_response_bytes(client: Sidecar) -> None:
