@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
@@ -36,7 +36,9 @@ def snapshot_to(port: int, cluster: str = "outbound|80||upstream.default.svc.clu
                     name="outbound|80||upstream.default.svc.cluster.local",
                     service=fqdn,
                     port=80,
-                    endpoints=(Endpoint(address="127.0.0.1", port=port, labels={"app": "upstream"}, workload="upstream"),),
+                    endpoints=(
+                        Endpoint(address="127.0.0.1", port=port, labels={"app": "upstream"}, workload="upstream"),
+                    ),
                 ),
             ),
         )
@@ -44,7 +46,7 @@ def snapshot_to(port: int, cluster: str = "outbound|80||upstream.default.svc.clu
 
 
 @pytest.fixture
-def upstream() -> ScriptableUpstream:
+def upstream() -> Iterator[ScriptableUpstream]:
     with ScriptableUpstream() as up:
         yield up
 
@@ -59,18 +61,22 @@ async def runtime(upstream: ScriptableUpstream, tmp_path: object) -> AsyncIterat
     await rt.close()
 
 
-async def test_outbound_by_host_reaches_upstream_and_counts(runtime: ProxyRuntime, upstream: ScriptableUpstream) -> None:
+async def test_outbound_by_host_reaches_upstream_and_counts(
+    runtime: ProxyRuntime, upstream: ScriptableUpstream
+) -> None:
     port = runtime.ports["outbound"]  # type: ignore[attr-defined]
     response = await asyncio.to_thread(http_request, port, "GET", "/hello", [("Host", "upstream")])
     assert response.status == 200
     assert upstream.requests[-1].path == "/hello"
     metrics = await asyncio.to_thread(http_request, runtime.ports["admin"], "GET", "/stats/prometheus", [("Host", "a")])  # type: ignore[attr-defined]
-    text = metrics.body.decode()
+    text = (metrics.body or b"").decode()
     assert 'istio_requests_total{reporter="source",source_workload="client"' in text
     assert 'response_code="200"' in text
 
 
-async def test_unknown_cluster_is_refused_and_old_snapshot_kept(runtime: ProxyRuntime, upstream: ScriptableUpstream) -> None:
+async def test_unknown_cluster_is_refused_and_old_snapshot_kept(
+    runtime: ProxyRuntime, upstream: ScriptableUpstream
+) -> None:
     before = runtime.snapshot
     with pytest.raises(ConfigRejected, match="unknown cluster"):
         runtime.apply_snapshot(snapshot_to(upstream.port, cluster="outbound|80||nope"))

@@ -1,0 +1,27 @@
+"""Factories for unit tests of pure proxy logic: exchanges without sockets."""
+
+from __future__ import annotations
+
+from tether.proxy.codec.body import Body
+from tether.proxy.codec.http1 import Headers
+from tether.proxy.exchange import Exchange
+
+
+def make_exchange(
+    method: bytes = b"GET",
+    target: bytes = b"/",
+    headers: list[tuple[bytes, bytes]] | None = None,
+    direction: str = "outbound",
+) -> Exchange:
+    """Return an exchange as the server codec would build it, with an empty complete body."""
+    return Exchange(
+        method,
+        target,
+        Headers(list(headers or [(b"Host", b"upstream")])),
+        Body.complete(b""),
+        "1.1",
+        "127.0.0.1",
+        100.0,
+        1_700_000_000.25,
+        direction,
+    )

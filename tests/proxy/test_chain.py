@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from tether.proxy.chain import Filter, Handler, compose
+from tether.proxy.exchange import Exchange, Response
+from tether.testing.factories import make_exchange
+
+
+class Recorder(Filter):
+    def __init__(self, name: str, log: list[str]) -> None:
+        self.name = name
+        self.log = log
+
+    def wrap(self, next_handler: Handler) -> Handler:
+        async def run(ex: Exchange) -> Response:
+            self.log.append(f"in:{self.name}")
+            response = await next_handler(ex)
+            self.log.append(f"out:{self.name}")
+            return response
+
+        return run
+
+    def on_complete(self, ex: Exchange) -> None:
+        self.log.append(f"done:{self.name}")
+
+
+async def test_compose_runs_outermost_first_and_completes_in_stack_order() -> None:
+    log: list[str] = []
+
+    async def terminal(ex: Exchange) -> Response:
+        log.append("terminal")
+        return Response(204)
+
+    handler, complete = compose([Recorder("a", log), Recorder("b", log)], terminal)
+    ex = make_exchange()
+    response = await handler(ex)
+    complete(ex)
+    assert response.status == 204
+    assert log == ["in:a", "in:b", "terminal", "out:b", "out:a", "done:a", "done:b"]
+
+
+async def test_filters_without_hooks_are_not_called_on_complete() -> None:
+    async def terminal(ex: Exchange) -> Response:
+        return Response(200)
+
+    handler, complete = compose([Filter()], terminal)
+    complete(make_exchange())  # nothing to call, nothing raised
+    assert (await handler(make_exchange())).status == 200
