@@ -2,8 +2,8 @@
 
 Every change set (an apply of many documents, a delete of many keys) runs in one
 transaction and bumps the revision once, so readers see all of it or none of it.
-Bodies are stored as canonical JSON (sorted keys), which is also how "unchanged"
-is decided: same canonical body, no write, no revision bump.
+Bodies keep the user's key order; "unchanged" compares canonical JSON (sorted keys):
+same content, no write, no revision bump.
 """
 
 from __future__ import annotations
@@ -169,11 +169,11 @@ class Store:
         return ChangeSet(revision=self.revision, changes=tuple(changes))
 
     def _put(self, key: Key, body: dict[str, Any], rev: int) -> Change:
-        text = canonical(body)
         old = self._db.execute(
             "SELECT body FROM resources WHERE kind = ? AND namespace = ? AND name = ?", key
         ).fetchone()
-        if old is not None and old[0] == text:
+        text = json.dumps(body, separators=(",", ":"))  # the user's key order, for display
+        if old is not None and canonical(json.loads(old[0])) == canonical(body):
             outcome = "unchanged"
         else:
             self._db.execute(
