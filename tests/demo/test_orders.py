@@ -97,3 +97,15 @@ def test_json_round_trip_uses_catalogue_prices() -> None:
 def test_bad_json_orders_are_refused(document: object) -> None:
     with pytest.raises(OrderInvalid):
         parse_order_json(document)
+
+
+def test_missing_shipping_address_is_reported_once() -> None:
+    with pytest.raises(OrderInvalid) as caught:
+        parse_order_form(order_form(shipping_street=""))
+    assert caught.value.problems == ("The shipping address needs street, zip and city.",)
+
+
+def test_partial_billing_address_is_reported() -> None:
+    with pytest.raises(OrderInvalid) as caught:
+        parse_order_form(order_form(billing_city="Bonn"))
+    assert caught.value.problems == ("The billing address needs street, zip and city (or leave it all empty).",)

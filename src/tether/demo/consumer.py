@@ -179,18 +179,16 @@ def _nav() -> tuple[tuple[str, str], ...]:
 
 
 def _status_box(status: PollStatus, feed_url: str, interval: float) -> str:
-    schedule = f"every {interval:g} s and " if interval > 0 else ""
-    button = '<form class="inline" method="post" action="poll"><button type="submit">Poll now</button></form>'
-    about = (
-        f'<p class="note">Orders come from <code>{esc(feed_url)}</code>, polled {schedule}when you press {button}</p>'
+    schedule = f"every {interval:g} s and on demand" if interval > 0 else "on demand only"
+    bar = (
+        '<div class="bar"><form method="post" action="poll"><button type="submit">Poll now</button></form>'
+        f'<span class="note">Orders come from <code>{esc(feed_url)}</code>, polled {schedule}.</span></div>'
     )
     if status.at is None:
-        return about + '<p class="note">No poll yet.</p>'
+        return bar + '<p class="note">No poll yet.</p>'
     if status.ok:
-        return about + (f'<p class="ok">Last poll at {when(status.at)}: ok, {status.new} new.</p>')
-    return about + (
-        f'<p class="error">Last poll at {when(status.at)} failed ({status.new} new): {esc(status.error)}</p>'
-    )
+        return bar + f'<p class="ok">Last poll at {when(status.at)}: ok, {status.new} new.</p>'
+    return bar + (f'<p class="error">Last poll at {when(status.at)} failed ({status.new} new): {esc(status.error)}</p>')
 
 
 def build(kind: RecordKind, env: Mapping[str, str]) -> DemoService:

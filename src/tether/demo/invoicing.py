@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from tether.demo.consumer import Column, RecordKind, build
-from tether.demo.layout import definitions, esc, money, table
+from tether.demo.layout import definitions, esc, money, table, when_iso
 from tether.demo.poller import RecordRejected
 from tether.demo.server import run
 
@@ -59,7 +59,7 @@ def _details(invoice: Mapping[str, Any]) -> str:
             ("Customer", _customer(invoice)),
             ("Email", esc(invoice["customer"].get("email", ""))),
             ("Bill to", esc(f"{a.get('street', '')}, {a.get('zip', '')} {a.get('city', '')}")),
-            ("Order updated", esc(invoice["updated"])),
+            ("Order updated", esc(when_iso(invoice["updated"]))),
         ]
     )
     rows = [

@@ -31,10 +31,13 @@ input, select { padding: 0.25rem 0.4rem; margin: 0.2rem 0; font: inherit; }
 button { font: inherit; padding: 0.3rem 0.9rem; border: 1px solid #486581; background: #486581;
          color: #fff; border-radius: 3px; cursor: pointer; }
 button.secondary { background: #fff; color: #243b53; }
+a.button { display: inline-block; padding: 0.3rem 0.9rem; background: #486581; color: #fff;
+           border-radius: 3px; text-decoration: none; }
+.bar { display: flex; align-items: center; gap: 1rem; margin: 0.5rem 0 1rem; }
 button.danger { background: #ba2525; border-color: #ba2525; }
 .note { color: #52606d; }
-.ok { background: #e3f9e5; border-left: 4px solid #3f9142; padding: 0.5rem 0.8rem; }
-.error { background: #ffe3e3; border-left: 4px solid #ba2525; padding: 0.5rem 0.8rem; }
+.ok { background: #e3f9e5; border-left: 4px solid #3f9142; padding: 0.5rem 0.8rem; margin: 0 0 1rem; }
+.error { background: #ffe3e3; border-left: 4px solid #ba2525; padding: 0.5rem 0.8rem; margin: 0 0 1rem; }
 dl { display: grid; grid-template-columns: 12rem 1fr; gap: 0.3rem 1rem; background: #fff;
      padding: 0.8rem 1rem; }
 dt { font-weight: 600; }
@@ -84,6 +87,17 @@ def when(timestamp: float | None) -> str:
     if timestamp is None:
         return "never"
     return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def when_iso(text: str) -> str:
+    """Return an ISO-8601 timestamp like :func:`when` does, or ``text`` itself if unreadable."""
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return when(parsed.timestamp())
 
 
 def money(amount: float) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from tether.demo.layout import definitions, esc, money, page, table
+from tether.demo.layout import definitions, esc, money, page, table, when_iso
 from tether.demo.orders import CATALOGUE, DELIVERY_SERVICES, form_line_count
 
 SERVICE = "Order"
@@ -21,7 +21,7 @@ def list_page(orders: Sequence[Mapping[str, Any]]) -> str:
             esc(order["shippingAddress"]["city"]),
             esc(order["deliveryService"]),
             str(order["numberOfLines"]),
-            esc(order["updated"]),
+            esc(when_iso(order["updated"])),
             f'<form class="inline" method="post" action="{order["id"]}">'
             '<input type="hidden" name="_method" value="DELETE">'
             '<button class="danger" type="submit">Delete</button></form>',
@@ -29,7 +29,7 @@ def list_page(orders: Sequence[Mapping[str, Any]]) -> str:
         for order in orders
     ]
     body = (
-        '<p><a href="form.html"><button type="button">Enter a new order</button></a></p>'
+        '<p><a class="button" href="form.html">Enter a new order</a></p>'
         + (
             table(["Id", "Customer", "City", "Delivery", "Lines", "Updated", ""], rows, (4,))
             if rows
@@ -124,7 +124,7 @@ def order_page(order: Mapping[str, Any]) -> str:
             ("Delivery service", esc(order["deliveryService"])),
             ("Shipping address", address(order["shippingAddress"])),
             ("Billing address", address(order["billingAddress"])),
-            ("Updated", esc(order["updated"])),
+            ("Updated", esc(when_iso(order["updated"]))),
             ("JSON", f'<a href="order/{order["id"]}">order/{order["id"]}</a>'),
         ]
     )

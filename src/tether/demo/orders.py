@@ -229,7 +229,7 @@ def _checked(
         problems.append(f"Choose a delivery service: {' or '.join(DELIVERY_SERVICES)}.")
     if not (shipping.street and shipping.zip and shipping.city):
         problems.append("The shipping address needs street, zip and city.")
-    if not (billing.street and billing.zip and billing.city):
+    if billing != shipping and not (billing.street and billing.zip and billing.city):
         problems.append("The billing address needs street, zip and city (or leave it all empty).")
     if not lines and not any(p.startswith("Line ") for p in problems):
         problems.append(NO_LINES)

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from tether.demo.consumer import Column, RecordKind, build
-from tether.demo.layout import definitions, esc, money, table
+from tether.demo.layout import definitions, esc, money, table, when_iso
 from tether.demo.poller import RecordRejected
 from tether.demo.server import run
 
@@ -59,7 +59,7 @@ def _details(shipment: Mapping[str, Any]) -> str:
             ("Ship to", esc(f"{a.get('street', '')}, {a.get('zip', '')} {a.get('city', '')}")),
             ("Delivery service", esc(shipment["deliveryService"])),
             ("Cost", money(shipment["cost"])),
-            ("Order updated", esc(shipment["updated"])),
+            ("Order updated", esc(when_iso(shipment["updated"]))),
         ]
     )
     rows = [(esc(line["item"]["name"]), str(line["count"])) for line in shipment["shipmentLine"]]
