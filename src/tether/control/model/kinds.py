@@ -16,7 +16,35 @@ from tether.control.model.check_networking import (
 from tether.control.model.check_routes import check_virtual_service
 from tether.control.model.destination_rule import DestinationRuleSpec
 from tether.control.model.findings import Findings
+from tether.control.model.gateway_api import HTTPRouteSpec, check_http_route
 from tether.control.model.gateway_entry import GatewaySpec, ServiceEntrySpec
+from tether.control.model.security import (
+    AuthorizationPolicySpec,
+    PeerAuthenticationSpec,
+    RequestAuthenticationSpec,
+    check_authorization_policy,
+    check_peer_authentication,
+    check_request_authentication,
+)
+from tether.control.model.smi import (
+    HTTPRouteGroupSpec,
+    HTTPRouteGroupV1Alpha1,
+    HTTPRouteGroupV1Alpha2,
+    TCPRouteSpec,
+    TrafficSplitV1Alpha1,
+    TrafficSplitV1Alpha2,
+    TrafficSplitV1Alpha3,
+    TrafficTargetV1Alpha1,
+    TrafficTargetV1Alpha2,
+    TrafficTargetV1Alpha3,
+    check_route_group,
+    check_tcp_route,
+    check_traffic_split,
+    check_traffic_target,
+    normalise_route_group,
+    normalise_traffic_split,
+    normalise_traffic_target,
+)
 from tether.control.model.virtual_service import VirtualServiceSpec
 
 Checker = Callable[[Any, Findings], None]
@@ -84,6 +112,41 @@ register(KindDef(ISTIO_NETWORKING, "Gateway", _versions(GatewaySpec, _NET_VERSIO
                  check_gateway, plural="gateways", short_names=("gw",)))
 register(KindDef(ISTIO_NETWORKING, "ServiceEntry", _versions(ServiceEntrySpec, _NET_VERSIONS),
                  check_service_entry, plural="serviceentries", short_names=("se",)))
+
+_SEC_VERSIONS = ("v1beta1", "v1")
+register(KindDef(ISTIO_SECURITY, "PeerAuthentication", _versions(PeerAuthenticationSpec, _SEC_VERSIONS),
+                 check_peer_authentication, plural="peerauthentications", short_names=("pa",)))
+register(KindDef(ISTIO_SECURITY, "AuthorizationPolicy", _versions(AuthorizationPolicySpec, _SEC_VERSIONS),
+                 check_authorization_policy, plural="authorizationpolicies", short_names=("ap",)))
+register(KindDef(ISTIO_SECURITY, "RequestAuthentication",
+                 _versions(RequestAuthenticationSpec, _SEC_VERSIONS),
+                 check_request_authentication, plural="requestauthentications", short_names=("ra",)))
+
+register(KindDef(
+    "split.smi-spec.io", "TrafficSplit",
+    {"v1alpha1": TrafficSplitV1Alpha1, "v1alpha2": TrafficSplitV1Alpha2,
+     "v1alpha3": TrafficSplitV1Alpha3, "v1alpha4": TrafficSplitV1Alpha3},
+    check_traffic_split, normalise=normalise_traffic_split, plural="trafficsplits", short_names=("ts",)))
+register(KindDef(
+    "access.smi-spec.io", "TrafficTarget",
+    {"v1alpha1": TrafficTargetV1Alpha1, "v1alpha2": TrafficTargetV1Alpha2, "v1alpha3": TrafficTargetV1Alpha3},
+    check_traffic_target, top_level=frozenset({"v1alpha1"}), normalise=normalise_traffic_target,
+    plural="traffictargets", short_names=("tt",)))
+register(KindDef(
+    "specs.smi-spec.io", "HTTPRouteGroup",
+    {"v1alpha1": HTTPRouteGroupV1Alpha1, "v1alpha2": HTTPRouteGroupV1Alpha2,
+     "v1alpha3": HTTPRouteGroupSpec, "v1alpha4": HTTPRouteGroupSpec},
+    check_route_group, top_level=frozenset({"v1alpha1", "v1alpha2"}), normalise=normalise_route_group,
+    plural="httproutegroups", short_names=("htr",)))
+register(KindDef(
+    "specs.smi-spec.io", "TCPRoute",
+    {v: TCPRouteSpec for v in ("v1alpha1", "v1alpha2", "v1alpha3", "v1alpha4")},
+    check_tcp_route, plural="tcproutes"))
+register(KindDef("specs.smi-spec.io", "UDPRoute", {"v1alpha4": TCPRouteSpec}, check_tcp_route,
+                 plural="udproutes"))
+
+register(KindDef("gateway.networking.k8s.io", "HTTPRoute",
+                 _versions(HTTPRouteSpec, ("v1beta1", "v1")), check_http_route, plural="httproutes"))
 
 
 def groups() -> set[str]:
