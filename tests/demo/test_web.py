@@ -95,3 +95,21 @@ def test_server_adapter_reads_query_body_and_chunked(capsys: Any) -> None:
     assert (boom.status, boom.body) == (500, b"internal error: RuntimeError: kaput\n")
     assert too_big.startswith(b"HTTP/1.1 413")
     assert "RuntimeError: kaput" in capsys.readouterr().err
+
+
+def test_bodiless_statuses_have_no_content_length() -> None:
+    def app(request: Request) -> Response:
+        return Response(int(request.path[1:]), b"ignored")
+
+    with serving(app) as url:
+        no_content = raw(url, b"DELETE /204 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        not_modified = raw(url, b"GET /304 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        negative = raw(
+            url,
+            b"POST /200 HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n-5\r\nabc\r\n0\r\n\r\n",
+        )
+    for answer in (no_content, not_modified):
+        assert b"content-length" not in answer.lower()
+        assert answer.endswith(b"\r\n\r\n")
+    assert no_content.startswith(b"HTTP/1.1 204") and not_modified.startswith(b"HTTP/1.1 304")
+    assert negative.startswith(b"HTTP/1.1 400")

@@ -176,9 +176,11 @@ def make_handler(app: App, server_version: str, log_requests: bool = True) -> ty
             self.send_response(response.status)
             for name, value in response.headers:
                 self.send_header(name, value)
-            self.send_header("Content-Length", str(len(response.body)))
+            bodiless = response.status in (204, 304)
+            if not bodiless:  # RFC 9110: no Content-Length on 204, and 304 would mean the full body
+                self.send_header("Content-Length", str(len(response.body)))
             self.end_headers()
-            if not head and response.status not in (204, 304):
+            if not head and not bodiless:
                 self.wfile.write(response.body)
 
     return Handler
@@ -202,6 +204,8 @@ def _read_chunked(stream: Any) -> bytes | None:
         try:
             size = int(line.split(b";", 1)[0].strip(), 16)
         except ValueError:
+            return None
+        if size < 0:
             return None
         if size == 0:
             while stream.readline(1024) not in (b"\r\n", b"\n", b""):
