@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import io
 import os
 import signal
 import socket
@@ -11,10 +12,11 @@ from pathlib import Path
 import pytest
 
 from tether.core.errors import TetherError
-from tether.demo.server import DemoHTTPServer, env_flag, env_float, env_port
+from tether.demo import home
+from tether.demo.server import DemoHTTPServer, env_flag, env_float, env_port, run
 from tether.demo.web import Request, Response, make_handler, text
 
-from .support import call, start
+from .support import call, start, wait_until
 
 
 def test_env_float() -> None:
@@ -120,3 +122,25 @@ def test_port_in_use_exits_1(tmp_path: Path) -> None:
         finished = run_module("home", tmp_path, PORT=str(taken.getsockname()[1]))
     assert finished.returncode == 1
     assert "cannot listen on 127.0.0.1:" in finished.stderr
+
+
+def test_run_in_process_until_stopped() -> None:
+    out, stop = io.StringIO(), threading.Event()
+    statuses: list[int] = []
+    runner = threading.Thread(
+        target=lambda: statuses.append(run(home.build, {"ACCESS_LOG": "false"}, out, stop)), name="t-run"
+    )
+    runner.start()
+    try:
+        assert wait_until(lambda: "listening on" in out.getvalue())
+        port = int(out.getvalue().strip().rsplit(":", 1)[1])
+        assert call(f"http://127.0.0.1:{port}/").status == 200
+    finally:
+        stop.set()
+        runner.join(20)
+    assert statuses == [0]
+
+
+def test_run_reports_bad_settings(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(home.build, {"PORT": "x"}, io.StringIO()) == 1
+    assert "PORT='x' is not a port number" in capsys.readouterr().err

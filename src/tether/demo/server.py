@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Mapping
 from http.server import ThreadingHTTPServer
 from types import FrameType
-from typing import Protocol, TextIO
+from typing import Any, Protocol, TextIO
 
 from tether.core.errors import TetherError
 from tether.demo.web import Request, Response, make_handler
@@ -111,10 +111,12 @@ def run(
     factory: Callable[[Mapping[str, str]], DemoService],
     env: Mapping[str, str] | None = None,
     out: TextIO | None = None,
+    stop: threading.Event | None = None,
 ) -> int:
     """Build the service from ``env`` and serve it until a stop signal; return the exit status.
 
-    Prints ``listening on 127.0.0.1:<port>`` (flushed) once it accepts connections.
+    Prints ``listening on 127.0.0.1:<port>`` (flushed) once it accepts connections. Stops on
+    SIGTERM/SIGINT (when called on the main thread) or when ``stop`` is set.
     Returns 1 with a one-line message on stderr for bad settings or a port in use.
     """
     env = os.environ if env is None else env
@@ -131,12 +133,12 @@ def run(
         service.close()
         print(f"cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}", file=sys.stderr)
         return 1
-    stop = threading.Event()
+    stop = threading.Event() if stop is None else stop
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
-    previous = {}
+    previous: dict[int, Any] = {}
     if threading.current_thread() is threading.main_thread():
         previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     serving = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2}, name=f"{service.name}-http")
