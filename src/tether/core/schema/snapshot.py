@@ -30,10 +30,61 @@ class Endpoint(Struct, frozen=True):
     principal: str = ""
 
 
+class ConsistentHash(Struct, frozen=True):
+    """DestinationRule ``loadBalancer.consistentHash``: exactly one key source is set."""
+
+    header: str | None = None
+    cookie: str | None = None
+    cookie_ttl_ms: int | None = None
+    source_ip: bool = False
+    query_param: str | None = None
+
+
+class ConnectionPool(Struct, frozen=True):
+    """DestinationRule ``connectionPool`` (None = Istio's effectively unlimited default)."""
+
+    max_connections: int | None = None
+    connect_timeout_ms: int = 10_000
+    http1_max_pending_requests: int | None = None
+    http2_max_requests: int | None = None
+    max_requests_per_connection: int | None = None
+    max_retries: int | None = None
+    idle_timeout_ms: int | None = None
+
+
+class OutlierDetection(Struct, frozen=True):
+    """DestinationRule ``outlierDetection`` (``consecutiveErrors`` is translated to
+    ``consecutive_5xx``). Defaults are Istio's."""
+
+    consecutive_5xx: int | None = 5
+    consecutive_gateway_errors: int | None = None
+    interval_ms: int = 10_000
+    base_ejection_time_ms: int = 30_000
+    max_ejection_percent: float = 10.0
+    min_health_percent: float = 0.0
+
+
+class RetryBudget(Struct, frozen=True):
+    """DestinationRule ``trafficPolicy.retryBudget``: retries allowed as a share of active requests."""
+
+    percent: float = 20.0
+    min_retry_concurrency: int = 3
+
+
+class RateLimit(Struct, frozen=True):
+    """A local token bucket: ``tokens_per_fill`` tokens every ``fill_interval_ms``, at most ``max_tokens``."""
+
+    max_tokens: int
+    tokens_per_fill: int
+    fill_interval_ms: int = 1000
+
+
 class Cluster(Struct, frozen=True):
     """A set of interchangeable endpoints: one service port, optionally one subset.
 
-    ``name`` follows Envoy/Istio: ``outbound|<port>|<subset>|<fqdn>``.
+    ``name`` follows Envoy/Istio: ``outbound|<port>|<subset>|<fqdn>``. ``lb_policy`` is one of
+    ``ROUND_ROBIN``, ``LEAST_REQUEST`` (Istio's default), ``RANDOM``; ``consistent_hash``
+    overrides it when set.
     """
 
     name: str
@@ -42,6 +93,11 @@ class Cluster(Struct, frozen=True):
     subset: str = ""
     endpoints: tuple[Endpoint, ...] = ()
     lb_policy: str = "ROUND_ROBIN"
+    consistent_hash: ConsistentHash | None = None
+    connection_pool: ConnectionPool | None = None
+    outlier_detection: OutlierDetection | None = None
+    retry_budget: RetryBudget | None = None
+    rate_limit: RateLimit | None = None
 
 
 class StringMatch(Struct, frozen=True):
@@ -70,15 +126,86 @@ class RouteMatch(Struct, frozen=True):
     source_labels: dict[str, str] = {}
 
 
+class HeaderOps(Struct, frozen=True):
+    """Istio ``headers.request`` / ``headers.response``: set (replace), add (append), remove."""
+
+    set: dict[str, str] = {}
+    add: dict[str, str] = {}
+    remove: tuple[str, ...] = ()
+
+
 class WeightedCluster(Struct, frozen=True):
     cluster: str
     weight: int = 100
+    request_headers: HeaderOps | None = None
+    response_headers: HeaderOps | None = None
+
+
+class RetryPolicy(Struct, frozen=True):
+    """VirtualService ``retries``. ``retry_on`` holds Envoy's conditions (``5xx``,
+    ``gateway-error``, ``reset``, ``connect-failure``, ``retriable-4xx``, ``refused-stream``,
+    ``retriable-status-codes``); bare status codes from ``retryOn`` go to
+    ``retriable_status_codes``. ``per_try_timeout_ms`` None = only the route timeout applies."""
+
+    attempts: int = 2
+    per_try_timeout_ms: int | None = None
+    retry_on: tuple[str, ...] = (
+        "connect-failure",
+        "refused-stream",
+        "unavailable",
+        "cancelled",
+        "retriable-status-codes",
+    )
+    retriable_status_codes: tuple[int, ...] = (503,)
+    backoff_base_ms: int = 25
+    backoff_max_ms: int = 250
+
+
+class FaultPolicy(Struct, frozen=True):
+    """VirtualService ``fault``: percentages are 0..100."""
+
+    delay_ms: int | None = None
+    delay_percent: float = 100.0
+    abort_status: int | None = None
+    abort_percent: float = 100.0
+
+
+class MirrorPolicy(Struct, frozen=True):
+    """One mirror target: a copy of ``percent`` % of requests goes to ``cluster``."""
+
+    cluster: str
+    percent: float = 100.0
+
+
+class Redirect(Struct, frozen=True):
+    """VirtualService ``redirect``: fields left None keep the request's value."""
+
+    uri: str | None = None
+    authority: str | None = None
+    scheme: str | None = None
+    port: int | None = None
+    status: int = 301
+
+
+class DirectResponse(Struct, frozen=True):
+    status: int
+    body: str = ""
+
+
+class CorsPolicy(Struct, frozen=True):
+    allow_origins: tuple[StringMatch, ...] = ()
+    allow_methods: tuple[str, ...] = ()
+    allow_headers: tuple[str, ...] = ()
+    expose_headers: tuple[str, ...] = ()
+    max_age_s: int | None = None
+    allow_credentials: bool = False
 
 
 class Route(Struct, frozen=True):
     """One entry of a VirtualService ``http[]`` list; the first route that matches wins.
 
-    ``matches`` are OR-ed; an empty tuple matches everything.
+    ``matches`` are OR-ed; an empty tuple matches everything. A route has either
+    ``clusters``, or ``redirect``, or ``direct_response``.
     """
 
     name: str
@@ -88,6 +215,15 @@ class Route(Struct, frozen=True):
     prefix_rewrite: str | None = None
     authority_rewrite: str | None = None
     source: str = ""
+    retry: RetryPolicy | None = None
+    fault: FaultPolicy | None = None
+    mirrors: tuple[MirrorPolicy, ...] = ()
+    redirect: Redirect | None = None
+    direct_response: DirectResponse | None = None
+    request_headers: HeaderOps | None = None
+    response_headers: HeaderOps | None = None
+    cors: CorsPolicy | None = None
+    rate_limit: RateLimit | None = None
 
 
 class VirtualHost(Struct, frozen=True):
