@@ -26,6 +26,16 @@ def outbound_filters(ctx: StackContext) -> list[Filter]:
         Rescue(),
         # Chooses virtual host, route and cluster (404 NR); later policies need the route.
         OutboundRouter(ctx.table, ctx.rng),
+        # -- route policies, in this order (issue 4; each line added with its module):
+        # redirect / direct response: a route that answers itself needs nothing below.
+        # cors: preflights are answered here, before limits and faults count them.
+        # ratelimit: refuse (429 RL) before spending anything on the request.
+        # fault: injected aborts/delays stand in for the upstream, so they precede mirror.
+        # header_ops: the mirror and every attempt carry the rewritten headers.
+        # mirror: the shadow copy leaves once, not once per retry.
+        # timeout: one deadline over all attempts.
+        # retry: each attempt below runs again, with a fresh body copy.
+        # circuit_breaker: every attempt is admitted (or refused UO) on its own.
         # Last before the wire: tells the destination sidecar who is calling.
         StampPeer(ctx.node),
     ]
