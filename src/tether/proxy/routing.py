@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from urllib.parse import parse_qsl
 
 from tether.core.errors import ConfigRejected
-from tether.core.schema.snapshot import RouteMatch, Snapshot, StringMatch
+from tether.core.schema.snapshot import Route, RouteMatch, Snapshot, StringMatch
 from tether.proxy.codec.http1 import Headers
 from tether.proxy.upstream.cluster import ClusterRuntime, PoolLookup, build_cluster
 
@@ -97,10 +97,9 @@ def _query_ok(query: str, params: Mapping[str, Predicate]) -> bool:
 class RouteEntry:
     """A compiled route: its matches, weighted clusters and per-route settings."""
 
-    def __init__(
-        self, spec_name: str, matches: list[CompiledMatch], clusters: list[tuple[ClusterRuntime, int]]
-    ) -> None:
-        self.name = spec_name
+    def __init__(self, spec: Route, matches: list[CompiledMatch], clusters: list[tuple[ClusterRuntime, int]]) -> None:
+        self.spec = spec
+        self.name = spec.name
         self.matches = matches
         self.clusters = clusters
         self.total_weight = sum(w for _, w in clusters)
@@ -117,9 +116,11 @@ class RouteEntry:
                 return match
         return None
 
-    def pick_cluster(self, rng: random.Random) -> ClusterRuntime:
-        """Return one cluster, drawn by weight."""
+    def pick_cluster(self, rng: random.Random) -> ClusterRuntime | None:
+        """Return one cluster, drawn by weight (None for a route that answers by itself)."""
         clusters = self.clusters
+        if not clusters:
+            return None
         if len(clusters) == 1:
             return clusters[0][0]
         point = rng.random() * self.total_weight
@@ -168,13 +169,13 @@ def compile_table(snapshot: Snapshot, pool_for: PoolLookup) -> RoutingTable:
                 if cluster is None:
                     raise ConfigRejected(f"route {route.name!r} of {vh.name} names unknown cluster {wc.cluster!r}")
                 targets.append((cluster, wc.weight))
-            if not targets:
+            if not targets and route.redirect is None and route.direct_response is None:
                 raise ConfigRejected(f"route {route.name!r} of {vh.name} has no destination")
             try:
                 matches = [CompiledMatch(m) for m in route.matches]
             except re.error as exc:
                 raise ConfigRejected(f"route {route.name!r} of {vh.name}: bad regex: {exc}") from exc
-            entry = RouteEntry(route.name, matches, targets)
+            entry = RouteEntry(route, matches, targets)
             entry.timeout_ms = route.timeout_ms
             entry.prefix_rewrite = route.prefix_rewrite
             entry.authority_rewrite = route.authority_rewrite
