@@ -10,9 +10,12 @@ import msgspec
 
 from tether.control.model.check_routes import applies_to_mesh
 from tether.control.model.destination_rule import DestinationRuleSpec
+from tether.control.model.gateway_api import HTTPRouteSpec
 from tether.control.model.gateway_entry import GatewaySpec
 from tether.control.model.resource import Resource
+from tether.control.model.smi import HTTPRouteGroupSpec, TrafficSplitSpec
 from tether.control.model.virtual_service import VirtualServiceSpec
+from tether.control.translate.gamma import http_route_parents
 from tether.control.translate.hosts import qualify
 from tether.control.translate.select import DrEntry, HostIndex, VsEntry
 from tether.control.translate.services import Service, build_services
@@ -47,6 +50,9 @@ class World:
     gateways: tuple[tuple[Resource, GatewaySpec], ...] = field(init=False, repr=False)
     by_kind: dict[str, tuple[Resource, ...]] = field(init=False, repr=False)
     mesh_vs_index: HostIndex[VsEntry] = field(init=False, repr=False)
+    http_routes: dict[str, list[tuple[Resource, HTTPRouteSpec]]] = field(init=False, repr=False)
+    traffic_splits: dict[str, tuple[Resource, TrafficSplitSpec]] = field(init=False, repr=False)
+    route_groups: dict[tuple[str, str], HTTPRouteGroupSpec] = field(init=False, repr=False)
     dr_index: HostIndex[DrEntry] = field(init=False, repr=False)
     cache: dict[Any, Any] = field(init=False, repr=False)
 
@@ -74,6 +80,20 @@ class World:
             (host, (r, spec)) for r, spec, hosts in self.virtual_services
             if applies_to_mesh(spec.gateways) for host in hosts))
         set_(self, "dr_index", HostIndex((host, (r, spec)) for r, spec, host in self.destination_rules))
+        routes: dict[str, list[tuple[Resource, HTTPRouteSpec]]] = {}
+        splits: dict[str, tuple[Resource, TrafficSplitSpec]] = {}
+        groups: dict[tuple[str, str], HTTPRouteGroupSpec] = {}
+        for r in resources:
+            if isinstance(r.spec, HTTPRouteSpec):
+                for fqdn in {f for f, _ in http_route_parents(r, r.spec)}:
+                    routes.setdefault(fqdn, []).append((r, r.spec))
+            elif isinstance(r.spec, TrafficSplitSpec):
+                splits.setdefault(qualify(r.spec.service, r.namespace), (r, r.spec))
+            elif isinstance(r.spec, HTTPRouteGroupSpec):
+                groups[(r.namespace, r.name)] = r.spec
+        set_(self, "http_routes", routes)
+        set_(self, "traffic_splits", splits)
+        set_(self, "route_groups", groups)
         # Node-independent pieces of translation, filled on first use (content never changes).
         set_(self, "cache", {})
 

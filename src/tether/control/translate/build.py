@@ -6,9 +6,10 @@ from typing import TYPE_CHECKING
 
 from tether.control.model.destination_rule import DestinationRuleSpec
 from tether.control.model.virtual_service import Destination
+from tether.control.translate.gamma import gamma_routes, split_routes
 from tether.control.translate.hosts import exported_to, labels_match, qualify
 from tether.control.translate.routes import http_routes
-from tether.control.translate.select import destination_rule_for, lb_policy, virtual_service_for
+from tether.control.translate.select import VsEntry, destination_rule_for, lb_policy, virtual_service_for
 from tether.control.translate.services import Service
 from tether.core.identity import ProxyNode, host_aliases
 from tether.core.schema.snapshot import Cluster, Route, Snapshot, VirtualHost, WeightedCluster, with_version
@@ -93,6 +94,22 @@ class _Builder:
         for subset in rule.subsets if rule is not None else ():
             self.cluster(svc, svc.fqdn, port, subset.name)
 
+    def routes(self, svc: Service, port: int, default: str, found: VsEntry | None) -> list[Route]:
+        """Return the routes of ``svc:port``: VirtualService, else HTTPRoutes, else TrafficSplit."""
+        if found is not None and found[1].http:
+            r, spec = found
+            return http_routes(r.name, r.namespace, spec.http, port, self.node, self.cluster_for)
+        attached = self.world.http_routes.get(svc.fqdn)
+        if attached and found is None:
+            gamma = gamma_routes(attached, svc.fqdn, svc.namespace, port, self.node, self.cluster_for)
+            if gamma is not None:
+                return gamma
+        split = self.world.traffic_splits.get(svc.fqdn)
+        if split is not None and found is None:
+            r, ts = split
+            return split_routes(r, ts, self.world.route_groups, port, default, self.cluster_for)
+        return [Route(name="default", clusters=(WeightedCluster(cluster=default),))]
+
     def mesh_hosts(self) -> list[VirtualHost]:
         out: list[VirtualHost] = []
         for fqdn in sorted(self.visible):
@@ -101,13 +118,7 @@ class _Builder:
             for port in svc.ports:
                 default = self.cluster(svc, fqdn, port, "")
                 self.subsets(svc, port)
-                if found is None:
-                    routes: list[Route] = [Route(name="default", clusters=(WeightedCluster(cluster=default),))]
-                else:
-                    r, spec = found
-                    routes = http_routes(r.name, r.namespace, spec.http, port, self.node, self.cluster_for)
-                    if not spec.http:
-                        routes = [Route(name="default", clusters=(WeightedCluster(cluster=default),))]
+                routes = self.routes(svc, port, default, found)
                 out.append(VirtualHost(name=f"{fqdn}:{port}", domains=domains(fqdn, port, self.node.namespace),
                                        port=port, routes=tuple(routes)))
         return out

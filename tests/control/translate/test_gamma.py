@@ -1,0 +1,65 @@
+"""HTTPRoute (GAMMA) and SMI TrafficSplit translation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tether.control.model import parse_documents, parse_paths
+from tether.control.translate import translate
+from tether.control.translate.gamma import percentages
+from tether.control.world import Workload, World
+from tether.core.identity import ProxyNode
+
+GOLDEN = Path(__file__).parent.parent / "golden" / "smi-gamma" / "resources"
+WORKLOADS = tuple(Workload(ProxyNode(name=n), f"10.0.0.{i}", 15006) for i, n in enumerate(
+    ["website", "website-v1", "website-v2", "shop", "shop-v1", "shop-v2", "reviews", "reviews-v2",
+     "reviews-v3"], start=1))
+
+
+def routes_of(world: World, node: ProxyNode, service: str) -> list[tuple[str, str]]:
+    snap = translate(world, node)
+    vh = {v.name: v for v in snap.virtual_hosts}[f"{service}.default.svc.cluster.local:80"]
+    return [(r.name, r.source) for r in vh.routes]
+
+
+@pytest.mark.parametrize(
+    ("weights", "expected"),
+    [([0.75, 0.25], [75, 25]), ([1, 2], [33, 67]), ([1, 1, 1], [34, 33, 33]), ([0, 5], [0, 100]),
+     ([0, 0], [0, 0]), ([1000], [100])],
+)
+def test_percentages(weights: list[float], expected: list[int]) -> None:
+    assert percentages(weights) == expected
+
+
+def test_producer_routes_ordered_by_precedence_and_consumer_routes_replace_them() -> None:
+    world = World(parse_paths([str(GOLDEN)]).resources, WORKLOADS)
+    assert routes_of(world, ProxyNode(name="client"), "reviews") == [
+        ("api", "HTTPRoute/default/reviews"), ("api", "HTTPRoute/default/reviews"),
+        ("catch-all", "HTTPRoute/default/reviews")]
+    assert routes_of(world, ProxyNode(name="tester", namespace="qa"), "reviews") == [
+        ("reviews-for-qa.0", "HTTPRoute/qa/reviews-for-qa")]
+
+
+def test_virtual_service_wins_over_http_route_and_traffic_split() -> None:
+    vs = parse_documents(
+        "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: both}\n"
+        "spec:\n  hosts: [reviews, website]\n  http: [{route: [{destination: {host: reviews-v3}}]}]\n",
+        "vs.yaml").resources
+    world = World(parse_paths([str(GOLDEN)]).resources + vs, WORKLOADS)
+    assert routes_of(world, ProxyNode(name="client"), "reviews") == [
+        ("both.0", "VirtualService/default/both")]
+    assert routes_of(world, ProxyNode(name="client"), "website") == [
+        ("both.0", "VirtualService/default/both")]
+
+
+def test_traffic_split_with_matches_keeps_a_default_route() -> None:
+    world = World(parse_paths([str(GOLDEN)]).resources, WORKLOADS)
+    assert routes_of(world, ProxyNode(name="client"), "shop") == [
+        ("shop-ab", "TrafficSplit/default/shop-ab"), ("default", "TrafficSplit/default/shop-ab")]
+    snap = translate(world, ProxyNode(name="client"))
+    website = {v.name: v for v in snap.virtual_hosts}["website.default.svc.cluster.local:80"]
+    assert [(c.cluster, c.weight) for c in website.routes[0].clusters] == [
+        ("outbound|80||website-v1.default.svc.cluster.local", 75),
+        ("outbound|80||website-v2.default.svc.cluster.local", 25)]
