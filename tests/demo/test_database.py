@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import builtins
+import sqlite3
+import sys
+import types
 from pathlib import Path
 from typing import Any
 
@@ -61,3 +64,52 @@ def test_postgres_without_psycopg_is_a_clear_error(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(builtins, "__import__", no_psycopg)
     with pytest.raises(DatabaseConfigError, match="psycopg package is not installed"):
         open_database("svc", {"DATABASE_URL": "postgresql://u:p@127.0.0.1:1/db"})
+
+
+def test_postgres_url_uses_psycopg_with_its_placeholders(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    executed: list[str] = []
+
+    class Cursor:
+        def __init__(self, inner: sqlite3.Cursor) -> None:
+            self._inner = inner
+            self.description: Any = None
+
+        def execute(self, sql: str, params: tuple[Any, ...]) -> None:
+            executed.append(sql)
+            self._inner.execute(sql.replace("%s", "?"), params)
+            self.description = self._inner.description
+
+        def fetchall(self) -> list[tuple[Any, ...]]:
+            return self._inner.fetchall()
+
+        def close(self) -> None:
+            self._inner.close()
+
+    class Connection:
+        def __init__(self, url: str) -> None:
+            self.url = url
+            self._inner = sqlite3.connect(tmp_path / "pg.db")
+
+        def cursor(self) -> Cursor:
+            return Cursor(self._inner.cursor())
+
+        def commit(self) -> None:
+            self._inner.commit()
+
+        def rollback(self) -> None:
+            self._inner.rollback()
+
+        def close(self) -> None:
+            self._inner.close()
+
+    monkeypatch.setitem(sys.modules, "psycopg", types.SimpleNamespace(connect=Connection))
+    db = open_database("svc", {"DATABASE_URL": "postgresql://user:secret@db.example:5432/order"})
+    try:
+        assert db.describe == "postgresql://…@db.example:5432/order"  # no password in messages
+        with db.session() as s:
+            s.query("CREATE TABLE t (v INTEGER)")
+            s.query("INSERT INTO t VALUES (?)", (5,))
+            assert s.query("SELECT v FROM t WHERE v = ?", (5,)) == [(5,)]
+    finally:
+        db.close()
+    assert executed[1] == "INSERT INTO t VALUES (%s)"
