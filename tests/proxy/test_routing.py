@@ -130,3 +130,22 @@ def test_unknown_cluster_or_bad_regex_is_refused() -> None:
                 ),
             )
         )
+
+
+def test_wildcards_exact_beats_suffix_beats_catch_all() -> None:
+    clusters = (Cluster(name=V1, service="svc.default.svc.cluster.local", port=80),)
+    hosts = tuple(
+        VirtualHost(name=n, domains=(n,), port=80, routes=(Route(name=n, clusters=(WeightedCluster(cluster=V1),)),))
+        for n in ("*", "*.example.com", "*.a.example.com", "www.example.com")
+    )
+    t = compile_table(Snapshot(gateway_hosts=hosts, clusters=clusters), PoolManager(TaskGroup("t")).pool, gateway=True)
+
+    def name(authority: str) -> str | None:
+        vhost = t.virtual_host(authority)
+        return vhost.name if vhost else None
+
+    assert name("www.example.com") == "www.example.com"
+    assert name("x.a.example.com:8080") == "*.a.example.com"
+    assert name("b.example.com") == "*.example.com"
+    assert name("other.org") == "*"
+    assert compile_table(Snapshot(gateway_hosts=hosts, clusters=clusters), PoolManager(TaskGroup("t")).pool).catch_all is None

@@ -145,22 +145,40 @@ class RoutingTable:
         self, snapshot: Snapshot, domains: dict[str, VirtualHostEntry], clusters: dict[str, ClusterRuntime]
     ) -> None:
         self.snapshot = snapshot
-        self.domains = domains
         self.clusters = clusters
+        self.domains = {d: v for d, v in domains.items() if not d.startswith("*")}
+        # "*.example.com" patterns, longest suffix first; "*" alone catches everything else.
+        self.wildcards = sorted(
+            ((d[1:], v) for d, v in domains.items() if d.startswith("*.")), key=lambda p: -len(p[0])
+        )
+        self.catch_all = domains.get("*")
 
     def virtual_host(self, authority: str) -> VirtualHostEntry | None:
-        """Return the virtual host answering to ``authority`` (case-insensitive), or None."""
+        """Return the virtual host answering to ``authority`` (case-insensitive), or None.
+
+        Exact names win over ``*.suffix`` patterns (longest first), which win over ``*``.
+        """
         vhost = self.domains.get(authority)
-        if vhost is None:
-            vhost = self.domains.get(authority.lower())
-        return vhost
+        if vhost is not None:
+            return vhost
+        lowered = authority.lower()
+        vhost = self.domains.get(lowered)
+        if vhost is not None:
+            return vhost
+        if self.wildcards:
+            host = lowered.rpartition(":")[0] if lowered.rpartition(":")[2].isdigit() else lowered
+            for suffix, candidate in self.wildcards:
+                if host.endswith(suffix):
+                    return candidate
+        return self.catch_all
 
 
-def compile_table(snapshot: Snapshot, pool_for: PoolLookup) -> RoutingTable:
-    """Return the routing table of ``snapshot``; raises ConfigRejected if it is inconsistent."""
+def compile_table(snapshot: Snapshot, pool_for: PoolLookup, gateway: bool = False) -> RoutingTable:
+    """Return the routing table of ``snapshot`` (its ``gateway_hosts`` when ``gateway``);
+    raises ConfigRejected if it is inconsistent."""
     clusters = {c.name: build_cluster(c, pool_for) for c in snapshot.clusters}
     domains: dict[str, VirtualHostEntry] = {}
-    for vh in snapshot.virtual_hosts:
+    for vh in snapshot.gateway_hosts if gateway else snapshot.virtual_hosts:
         routes = []
         for route in vh.routes:
             targets = []

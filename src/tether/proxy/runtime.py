@@ -103,7 +103,7 @@ class ProxyRuntime:
     def apply_snapshot(self, snapshot: Snapshot) -> None:
         """Compile and swap in ``snapshot``; raises ConfigRejected and keeps the old one."""
         try:
-            table = compile_table(snapshot, self.pools.pool)
+            table = compile_table(snapshot, self.pools.pool, gateway=self.node.kind == "gateway")
         except ConfigRejected as exc:
             self.nacks += 1
             self.last_error = exc.reason
