@@ -15,9 +15,11 @@ from typing import Any
 from tether.core.clock import SYSTEM_CLOCK
 from tether.core.errors import ConfigRejected, UsageError
 from tether.core.identity import ProxyNode
+from tether.core.schema.snapshot import Snapshot
 from tether.core.tasks import TaskGroup
 from tether.proxy.listener import ListenerSettings
 from tether.proxy.runtime import ProxyRuntime, ProxySettings
+from tether.proxy.static_loader import load_isolated
 
 log = logging.getLogger("tether.proxy")
 
@@ -106,10 +108,8 @@ def serve(node: ProxyNode, settings: ProxySettings, args: argparse.Namespace) ->
     return uvloop.run(_serve(node, settings, args))
 
 
-def _load_static(path: str, node: ProxyNode) -> Any:
-    from tether.control.static import load_static_snapshot
-
-    return load_static_snapshot(path, node)
+def _load_static(path: str, node: ProxyNode) -> Snapshot:
+    return load_isolated(path, node)
 
 
 async def _serve(node: ProxyNode, settings: ProxySettings, args: argparse.Namespace) -> int:
@@ -118,7 +118,7 @@ async def _serve(node: ProxyNode, settings: ProxySettings, args: argparse.Namesp
         try:
             runtime.apply_snapshot(_load_static(args.config, node))
         except ConfigRejected as exc:
-            raise UsageError(f"{args.config}: {exc.reason}") from exc
+            raise UsageError(exc.reason) from exc
     ports = await runtime.start()
     background = TaskGroup("proxy-main")
     loop = asyncio.get_running_loop()
