@@ -67,9 +67,17 @@ def test_book_scenario_behaves_as_the_book_says() -> None:
     assert {"order", "order:80", "order.default", "order.default.svc.cluster.local"} <= set(order.domains)
     (route,) = order.routes
     assert route.timeout_ms == 10_000 and route.source == "VirtualService/default/order-retry"
+    assert route.retry is not None
+    assert (route.retry.attempts, route.retry.per_try_timeout_ms) == (20, 5000)
+    assert route.retry.retry_on == ("connect-failure", "5xx") and route.retry.retriable_status_codes == ()
     assert [c.cluster for c in route.clusters] == ["outbound|80||order.default.svc.cluster.local"]
     order_cluster = _clusters(snap)["outbound|80||order.default.svc.cluster.local"]
     assert [(e.address, e.port, e.workload) for e in order_cluster.endpoints] == [("127.0.0.1", 21001, "order")]
+    pool, od = order_cluster.connection_pool, order_cluster.outlier_detection
+    assert pool is not None and od is not None
+    assert (pool.max_connections, pool.http1_max_pending_requests, pool.http2_max_requests) == (1, 1, 1)
+    assert (od.consecutive_5xx, od.interval_ms, od.base_ejection_time_ms, od.max_ejection_percent) == (
+        1, 60_000, 600_000, 100.0)
     gw = translate(world, ProxyNode(name="ingressgateway", kind="gateway"))
     (host,) = gw.gateway_hosts
     assert host.domains == ("*",)
@@ -86,8 +94,11 @@ def test_canary_subsets_split_and_source_labels() -> None:
     other = translate(world, ProxyNode(name="ratings"))
     routes_pp = {vh.name: vh for vh in from_pp.virtual_hosts}["reviews.default.svc.cluster.local:80"].routes
     routes_other = {vh.name: vh for vh in other.virtual_hosts}["reviews.default.svc.cluster.local:80"].routes
-    assert [r.name for r in routes_pp] == ["from-productpage-debug", "jason", "split"]
-    assert [r.name for r in routes_other] == ["jason", "split"]
+    assert [r.name for r in routes_pp] == ["from-productpage-debug", "jason", "split", "moved"]
+    assert [r.name for r in routes_other] == ["jason", "split", "moved"]
+    moved = routes_other[2]
+    assert moved.clusters == () and moved.redirect is not None and moved.redirect.uri == "/elsewhere"
+    assert moved.redirect.status == 301
     clusters = _clusters(other)
     v2 = clusters["outbound|80|v2|reviews.default.svc.cluster.local"]
     assert [e.address for e in v2.endpoints] == ["10.0.0.2"] and v2.lb_policy == "LEAST_REQUEST"
@@ -149,4 +160,7 @@ def test_every_route_names_an_existing_cluster() -> None:
             names = {c.name for c in snap.clusters}
             for vh in snap.virtual_hosts + snap.gateway_hosts:
                 for route in vh.routes:
-                    assert route.clusters and all(c.cluster in names for c in route.clusters)
+                    answers = route.redirect is not None or route.direct_response is not None
+                    assert bool(route.clusters) != answers
+                    assert all(c.cluster in names for c in route.clusters)
+                    assert all(m.cluster in names for m in route.mirrors)

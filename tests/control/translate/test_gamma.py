@@ -8,7 +8,7 @@ import pytest
 
 from tether.control.model import parse_documents, parse_paths
 from tether.control.translate import translate
-from tether.control.translate.gamma import percentages
+from tether.control.translate.smi import percentages
 from tether.control.world import Workload, World
 from tether.core.identity import ProxyNode
 
@@ -35,11 +35,23 @@ def test_percentages(weights: list[float], expected: list[int]) -> None:
 
 def test_producer_routes_ordered_by_precedence_and_consumer_routes_replace_them() -> None:
     world = World(parse_paths([str(GOLDEN)]).resources, WORKLOADS)
-    assert routes_of(world, ProxyNode(name="client"), "reviews") == [
-        ("api", "HTTPRoute/default/reviews"), ("api", "HTTPRoute/default/reviews"),
-        ("catch-all", "HTTPRoute/default/reviews")]
+    assert [name for name, _ in routes_of(world, ProxyNode(name="client"), "reviews")] == [
+        "api", "old-docs", "api", "catch-all"]
     assert routes_of(world, ProxyNode(name="tester", namespace="qa"), "reviews") == [
         ("reviews-for-qa.0", "HTTPRoute/qa/reviews-for-qa")]
+
+
+def test_filters_become_route_policies() -> None:
+    world = World(parse_paths([str(GOLDEN)]).resources, WORKLOADS)
+    snap = translate(world, ProxyNode(name="client"))
+    routes = {v.name: v for v in snap.virtual_hosts}["reviews.default.svc.cluster.local:80"].routes
+    api, docs = routes[0], routes[1]
+    assert api.retry is not None and api.retry.retriable_status_codes == (502, 503)
+    assert api.retry.per_try_timeout_ms == 1000 and api.retry.attempts == 2
+    assert [(m.cluster, m.percent) for m in api.mirrors] == [("outbound|80||reviews-v3.default.svc.cluster.local", 25.0)]
+    assert api.request_headers is not None and api.request_headers.set == {"x-route": "api"}
+    assert docs.clusters == () and docs.redirect is not None
+    assert (docs.redirect.authority, docs.redirect.status) == ("docs.example.com", 301)
 
 
 def test_virtual_service_wins_over_http_route_and_traffic_split() -> None:

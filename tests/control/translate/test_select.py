@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from tether.control.model import parse_documents
 from tether.control.model.destination_rule import DestinationRuleSpec
-from tether.control.translate.select import destination_rule_for, lb_policy, virtual_service_for
+from tether.control.translate.policy import cluster_policy
+from tether.control.translate.select import destination_rule_for, virtual_service_for
 from tether.control.world import World
 from tether.core.identity import ProxyNode
 
@@ -70,8 +71,8 @@ def test_destination_rule_workload_selector_and_lb_policy() -> None:
     assert plain is not None and plain[0].name == "order"
     spec = plain[1]
     assert isinstance(spec, DestinationRuleSpec)
-    assert lb_policy(spec, "", 80) == "RANDOM"
-    assert lb_policy(spec, "", 8080) == "LEAST_REQUEST"
-    assert lb_policy(spec, "v1", 8080) == "ROUND_ROBIN"
-    assert lb_policy(spec, "v2", 80) == "RANDOM"
-    assert lb_policy(None, "", 80) == "ROUND_ROBIN"
+    assert cluster_policy(spec, "", 80).lb_policy == "RANDOM"
+    assert cluster_policy(spec, "", 8080).lb_policy == "LEAST_REQUEST"
+    assert cluster_policy(spec, "v1", 8080).lb_policy == "ROUND_ROBIN"
+    assert cluster_policy(spec, "v2", 80).lb_policy == "RANDOM"
+    assert cluster_policy(None, "", 80).lb_policy == "ROUND_ROBIN"

@@ -6,11 +6,13 @@ from typing import TYPE_CHECKING
 
 from tether.control.model.destination_rule import DestinationRuleSpec
 from tether.control.model.virtual_service import Destination
-from tether.control.translate.gamma import gamma_routes, split_routes
+from tether.control.translate.gamma import gamma_routes
 from tether.control.translate.hosts import exported_to, labels_match, qualify
+from tether.control.translate.policy import cluster_policy
 from tether.control.translate.routes import http_routes
-from tether.control.translate.select import VsEntry, destination_rule_for, lb_policy, virtual_service_for
+from tether.control.translate.select import VsEntry, destination_rule_for, virtual_service_for
 from tether.control.translate.services import Service
+from tether.control.translate.smi import split_routes
 from tether.core.identity import ProxyNode, host_aliases
 from tether.core.schema.snapshot import Cluster, Route, Snapshot, VirtualHost, WeightedCluster, with_version
 
@@ -71,8 +73,13 @@ class _Builder:
         if subset:
             labels = next((s.labels for s in (rule.subsets if rule else ()) if s.name == subset), None)
             endpoints = tuple(e for e in endpoints if labels is not None and labels_match(labels, e.labels))
-        self.clusters[name] = Cluster(name=name, service=fqdn, port=port, subset=subset,
-                                      endpoints=endpoints, lb_policy=lb_policy(rule, subset, port))
+        policy = cluster_policy(rule, subset, port)
+        self.clusters[name] = Cluster(
+            name=name, service=fqdn, port=port, subset=subset, endpoints=endpoints,
+            lb_policy=policy.lb_policy, consistent_hash=policy.consistent_hash,
+            connection_pool=policy.connection_pool, outlier_detection=policy.outlier_detection,
+            retry_budget=policy.retry_budget,
+        )
         return name
 
     def cluster_for(self, dest: Destination, namespace: str, vhost_port: int) -> str:

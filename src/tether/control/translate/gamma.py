@@ -1,7 +1,8 @@
-"""Gateway API ``HTTPRoute`` attached to a Service (GAMMA) and SMI ``TrafficSplit`` → routes.
+"""Gateway API ``HTTPRoute`` attached to a Service (GAMMA) → routes.
 
-Both only apply to a service no VirtualService routes (a VirtualService wins, then HTTPRoutes,
-then a TrafficSplit), so one host is never configured two ways at once.
+HTTPRoutes and SMI TrafficSplits only apply to a service no VirtualService routes (a
+VirtualService wins, then HTTPRoutes, then a TrafficSplit), so one host is never configured
+two ways at once.
 """
 
 from __future__ import annotations
@@ -11,11 +12,20 @@ from collections.abc import Callable, Iterable
 
 from tether.control.model import gateway_api as gapi
 from tether.control.model.resource import Resource
-from tether.control.model.smi import HTTPRouteGroupSpec, TrafficSplitSpec
 from tether.control.model.virtual_service import Destination, PortSelector
 from tether.control.translate.hosts import qualify
 from tether.core.identity import ProxyNode
-from tether.core.schema.snapshot import HeaderMatch, Route, RouteMatch, StringMatch, WeightedCluster
+from tether.core.schema.snapshot import (
+    HeaderMatch,
+    HeaderOps,
+    MirrorPolicy,
+    Redirect,
+    RetryPolicy,
+    Route,
+    RouteMatch,
+    StringMatch,
+    WeightedCluster,
+)
 
 ClusterFor = Callable[[Destination, str, int], str]
 
@@ -73,6 +83,67 @@ def _rewrite(rule: gapi.HTTPRouteRule) -> tuple[str | None, str | None]:
     return None, None
 
 
+def _header_ops(h: gapi.HTTPHeaderFilter | None) -> HeaderOps | None:
+    if h is None:
+        return None
+    return HeaderOps(set={x.name.lower(): x.value for x in h.set}, add={x.name.lower(): x.value for x in h.add},
+                     remove=tuple(x.lower() for x in h.remove))
+
+
+def _redirect(rule: gapi.HTTPRouteRule) -> Redirect | None:
+    for flt in rule.filters:
+        rr = flt.request_redirect
+        if rr is not None:
+            path = rr.path
+            uri = path.replace_full_path if path is not None and path.type == "ReplaceFullPath" else None
+            if path is not None and path.type == "ReplacePrefixMatch":
+                uri = path.replace_prefix_match
+            return Redirect(uri=uri, authority=rr.hostname, scheme=rr.scheme, port=rr.port,
+                            status=rr.status_code or 302)
+    return None
+
+
+def _retry(rule: gapi.HTTPRouteRule) -> RetryPolicy | None:
+    r, t = rule.retry, rule.timeouts
+    per_try = t.backend_request.ms if t is not None and t.backend_request is not None else None
+    if r is None:
+        return RetryPolicy(attempts=0, per_try_timeout_ms=per_try) if per_try else None
+    base = r.backoff.ms if r.backoff is not None else RetryPolicy().backoff_base_ms
+    return RetryPolicy(
+        attempts=r.attempts if r.attempts is not None else 1,
+        per_try_timeout_ms=per_try,
+        retry_on=("retriable-status-codes",) if r.codes else ("connect-failure", "refused-stream"),
+        retriable_status_codes=r.codes,
+        backoff_base_ms=base,
+        backoff_max_ms=base * 10,
+    )
+
+
+def _mirrors(rule: gapi.HTTPRouteRule, namespace: str, port: int, cluster_for: ClusterFor) -> tuple[MirrorPolicy, ...]:
+    out = []
+    for flt in rule.filters:
+        m = flt.request_mirror
+        if m is None:
+            continue
+        ref = m.backend_ref
+        percent = 100.0
+        if m.percent is not None:
+            percent = float(m.percent)
+        elif m.fraction is not None:
+            percent = 100.0 * m.fraction.numerator / (m.fraction.denominator or 100)
+        dest = Destination(host=ref.name, port=PortSelector(number=ref.port))
+        out.append(MirrorPolicy(cluster=cluster_for(dest, ref.namespace or namespace, port), percent=percent))
+    return tuple(out)
+
+
+def _filter_of(rule: gapi.HTTPRouteRule, kind: str) -> gapi.HTTPRouteFilter | None:
+    return _filter_of_list(rule.filters, kind)
+
+
+def _filter_of_list(filters: tuple[gapi.HTTPRouteFilter, ...], kind: str) -> gapi.HTTPRouteFilter | None:
+    return next((f for f in filters if f.type == kind), None)
+
+
 def gamma_routes(
     entries: list[tuple[Resource, gapi.HTTPRouteSpec]], fqdn: str, service_ns: str, port: int,
     node: ProxyNode, cluster_for: ClusterFor,
@@ -95,69 +166,34 @@ def gamma_routes(
             backends = [(b, 1 if b.weight is None else b.weight) for b in rule.backend_refs
                         if gapi.is_service_ref(b.kind, b.group)]
             backends = [(b, w) for b, w in backends if w > 0]
-            if not backends:
-                continue  # a redirect-only rule, or all weights 0: not translated yet
-            clusters: dict[str, int] = {}
-            for b, w in backends:
+            redirect = _redirect(rule)
+            if not backends and redirect is None:
+                continue  # all weights 0 (Gateway API answers 500): not translated
+            clusters: dict[str, WeightedCluster] = {}
+            for b, w in backends if redirect is None else ():
                 dest = Destination(host=b.name, port=PortSelector(number=b.port))
                 name = cluster_for(dest, b.namespace or r.namespace, port)
-                clusters[name] = clusters.get(name, 0) + w
+                req = _filter_of_list(b.filters, "RequestHeaderModifier")
+                resp = _filter_of_list(b.filters, "ResponseHeaderModifier")
+                clusters[name] = WeightedCluster(
+                    cluster=name, weight=w + (clusters[name].weight if name in clusters else 0),
+                    request_headers=_header_ops(req.request_header_modifier if req else None),
+                    response_headers=_header_ops(resp.response_header_modifier if resp else None))
             timeout = rule.timeouts.request if rule.timeouts is not None else None
             prefix, authority = _rewrite(rule)
+            req = _filter_of(rule, "RequestHeaderModifier")
+            resp = _filter_of(rule, "ResponseHeaderModifier")
             for match in rule.matches or (None,):
                 ranked.append((_precedence(match), r.namespace, r.name, i, Route(
                     name=rule.name or f"{r.name}.{i}",
                     matches=(_match(match),) if match is not None else (),
-                    clusters=tuple(WeightedCluster(cluster=k, weight=w) for k, w in clusters.items()),
+                    clusters=tuple(clusters.values()),
                     timeout_ms=timeout.ms if timeout is not None and timeout.ms > 0 else None,
                     prefix_rewrite=prefix, authority_rewrite=authority,
-                    source=f"HTTPRoute/{r.namespace}/{r.name}")))
+                    source=f"HTTPRoute/{r.namespace}/{r.name}",
+                    retry=_retry(rule),
+                    mirrors=_mirrors(rule, r.namespace, port, cluster_for) if redirect is None else (),
+                    redirect=redirect,
+                    request_headers=_header_ops(req.request_header_modifier if req else None),
+                    response_headers=_header_ops(resp.response_header_modifier if resp else None))))
     return [route for *_, route in sorted(ranked, key=lambda x: x[:4])]
-
-
-def percentages(weights: list[float]) -> list[int]:
-    """Return integer weights summing to 100 in the proportions of ``weights`` (largest remainder)."""
-    total = sum(weights)
-    if total <= 0:
-        return [0 for _ in weights]
-    exact = [w * 100 / total for w in weights]
-    out = [int(x) for x in exact]
-    order = sorted(range(len(weights)), key=lambda i: (out[i] - exact[i], i))
-    for i in order[: 100 - sum(out)]:
-        out[i] += 1
-    return out
-
-
-def split_routes(
-    r: Resource, spec: TrafficSplitSpec, groups: dict[tuple[str, str], HTTPRouteGroupSpec],
-    port: int, default: str, cluster_for: ClusterFor,
-) -> list[Route]:
-    """Return the routes of an SMI TrafficSplit for its root service on ``port``.
-
-    With ``matches`` (HTTPRouteGroups), matching requests are split and the rest go to the
-    root service's own cluster ``default``; without, every request is split.
-    """
-    pairs = [(b, w) for b, w in zip(spec.backends, percentages([b.weight for b in spec.backends]),
-                                    strict=True) if w > 0]
-    clusters: dict[str, int] = {}
-    for b, w in pairs:
-        name = cluster_for(Destination(host=b.service), r.namespace, port)
-        clusters[name] = clusters.get(name, 0) + w
-    split = tuple(WeightedCluster(cluster=k, weight=w) for k, w in clusters.items())
-    source = f"TrafficSplit/{r.namespace}/{r.name}"
-    if not spec.matches:
-        return [Route(name=r.name, clusters=split, source=source)]
-    matches: list[RouteMatch] = []
-    for ref in spec.matches:
-        group = groups.get((r.namespace, ref.name))
-        for m in group.matches if group is not None else ():
-            methods = [x for x in m.methods if x != "*"]
-            matches.append(RouteMatch(
-                uri=StringMatch(regex=f"{m.path_regex}.*") if m.path_regex else None,
-                method=StringMatch(regex="|".join(methods)) if methods and len(methods) == len(m.methods)
-                else None,
-                headers=tuple(HeaderMatch(name=k.lower(), match=StringMatch(regex=v))
-                              for k, v in sorted(m.headers.items())),
-            ))
-    routes = [Route(name=r.name, matches=tuple(matches), clusters=split, source=source)] if matches else []
-    return [*routes, Route(name="default", clusters=(WeightedCluster(cluster=default),), source=source)]

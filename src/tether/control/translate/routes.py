@@ -7,6 +7,15 @@ from collections.abc import Callable
 
 from tether.control.model import virtual_service as vs
 from tether.control.translate.hosts import labels_match
+from tether.control.translate.route_policy import (
+    cors,
+    direct_response,
+    fault_policy,
+    header_ops,
+    mirrors,
+    redirect,
+    retry_policy,
+)
 from tether.control.translate.services import workload_labels
 from tether.core.identity import ProxyNode
 from tether.core.schema.snapshot import HeaderMatch, Route, RouteMatch, StringMatch, WeightedCluster
@@ -93,11 +102,17 @@ def weighted_clusters(
     """Return the destinations as weighted clusters (zero weights dropped unless all are zero)."""
     pairs = list(zip(dests, weights(dests), strict=True))
     pairs = [(d, w) for d, w in pairs if w > 0] or pairs
-    merged: dict[str, int] = {}
+    merged: dict[str, WeightedCluster] = {}
     for d, w in pairs:
         name = cluster_for(d.destination, namespace, port)
-        merged[name] = merged.get(name, 0) + w
-    return tuple(WeightedCluster(cluster=k, weight=w) for k, w in merged.items())
+        headers = d.headers
+        request = header_ops(headers.request) if headers is not None else None
+        response = header_ops(headers.response) if headers is not None else None
+        if name in merged:
+            w += merged[name].weight
+        merged[name] = WeightedCluster(cluster=name, weight=w, request_headers=request,
+                                       response_headers=response)
+    return tuple(merged.values())
 
 
 def http_routes(
@@ -111,13 +126,12 @@ def http_routes(
 ) -> list[Route]:
     """Return the routes of a VirtualService for one virtual host port, in order.
 
-    Routes with no destination (``redirect``, ``directResponse``) are not translated yet;
-    a route whose every match is impossible for ``node`` is left out.
+    A route whose every match is impossible for ``node`` is left out.
     """
     out: list[Route] = []
     source = f"VirtualService/{namespace}/{resource_name}"
     for i, hr in enumerate(http):
-        if not hr.route:
+        if not hr.route and hr.redirect is None and hr.direct_response is None:
             continue
         matches: list[RouteMatch] = []
         for m in hr.match:
@@ -128,13 +142,22 @@ def http_routes(
             continue
         timeout = hr.timeout.ms if hr.timeout is not None and hr.timeout.ms > 0 else None
         rewrite = hr.rewrite
+        answers = hr.redirect is not None or hr.direct_response is not None
         out.append(Route(
             name=hr.name or f"{resource_name}.{i}",
             matches=tuple(matches),
-            clusters=weighted_clusters(hr.route, namespace, port, cluster_for),
+            clusters=() if answers else weighted_clusters(hr.route, namespace, port, cluster_for),
             timeout_ms=timeout,
             prefix_rewrite=rewrite.uri if rewrite is not None else None,
             authority_rewrite=rewrite.authority if rewrite is not None else None,
             source=source,
+            retry=retry_policy(hr.retries),
+            fault=fault_policy(hr.fault),
+            mirrors=() if answers else mirrors(hr, namespace, port, cluster_for),
+            redirect=redirect(hr.redirect),
+            direct_response=direct_response(hr.direct_response),
+            request_headers=header_ops(hr.headers.request) if hr.headers is not None else None,
+            response_headers=header_ops(hr.headers.response) if hr.headers is not None else None,
+            cors=cors(hr.cors_policy),
         ))
     return out

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Generic, TypeVar
 
-from tether.control.model.destination_rule import DestinationRuleSpec, TrafficPolicy
+from tether.control.model.destination_rule import DestinationRuleSpec
 from tether.control.model.resource import Resource
 from tether.control.model.virtual_service import VirtualServiceSpec
 from tether.control.translate.hosts import exported_to, host_matches, labels_match
@@ -76,30 +76,3 @@ def destination_rule_for(world: World, node: ProxyNode, fqdn: str, service_ns: s
         if best is None or rank < best[0]:
             best = (rank, (r, spec))
     return best[1] if best else None
-
-
-_LB = {"LEAST_CONN": "LEAST_REQUEST", "UNSPECIFIED": "ROUND_ROBIN"}
-
-
-def lb_policy(spec: DestinationRuleSpec | None, subset: str, port: int) -> str:
-    """Return the ``loadBalancer.simple`` in force for a subset and port (``ROUND_ROBIN`` if none).
-
-    The subset's policy beats the rule's; port-level settings beat the policy they are in.
-    """
-    if spec is None:
-        return "ROUND_ROBIN"
-    policies: list[TrafficPolicy | None] = []
-    for s in spec.subsets:
-        if s.name == subset:
-            policies.append(s.traffic_policy)
-    policies.append(spec.traffic_policy)
-    for tp in policies:
-        if tp is None:
-            continue
-        for pl in tp.port_level_settings:
-            lb = pl.load_balancer
-            if pl.port is not None and pl.port.number == port and lb is not None and lb.simple:
-                return _LB.get(lb.simple, lb.simple)
-        if tp.load_balancer is not None and tp.load_balancer.simple is not None:
-            return _LB.get(tp.load_balancer.simple, tp.load_balancer.simple)
-    return "ROUND_ROBIN"

@@ -1,0 +1,135 @@
+"""VirtualService route settings → snapshot route policies (retries, faults, mirrors, ...)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable
+
+from tether.control.model import virtual_service as vs
+from tether.control.model.values import Percent
+from tether.core.schema.snapshot import (
+    CorsPolicy,
+    DirectResponse,
+    FaultPolicy,
+    HeaderOps,
+    MirrorPolicy,
+    Redirect,
+    RetryPolicy,
+    StringMatch,
+)
+
+ClusterFor = Callable[[vs.Destination, str, int], str]
+
+
+def retry_policy(r: vs.HTTPRetry | None) -> RetryPolicy | None:
+    """Return the retry policy of ``retries`` (None when the route sets none).
+
+    Bare status codes in ``retryOn`` (``503``) become ``retriable_status_codes`` and turn on
+    ``retriable-status-codes``; ``backoff`` is the base interval, its maximum ten times that.
+    """
+    if r is None:
+        return None
+    defaults = RetryPolicy()
+    retry_on = defaults.retry_on
+    codes = defaults.retriable_status_codes
+    if r.retry_on is not None:
+        tokens = [t.strip() for t in r.retry_on.split(",") if t.strip()]
+        codes = tuple(int(t) for t in tokens if t.isdigit())
+        names = [t for t in tokens if not t.isdigit()]
+        if codes and "retriable-status-codes" not in names:
+            names.append("retriable-status-codes")
+        retry_on = tuple(names)
+    base = r.backoff.ms if r.backoff is not None else defaults.backoff_base_ms
+    return RetryPolicy(
+        attempts=r.attempts if r.attempts is not None else defaults.attempts,
+        per_try_timeout_ms=r.per_try_timeout.ms if r.per_try_timeout is not None else None,
+        retry_on=retry_on,
+        retriable_status_codes=codes,
+        backoff_base_ms=base,
+        backoff_max_ms=base * 10 if r.backoff is not None else defaults.backoff_max_ms,
+    )
+
+
+def _percent(p: Percent | None, deprecated: int | None) -> float:
+    if p is not None:
+        return p.value
+    return float(deprecated) if deprecated is not None else 100.0
+
+
+def fault_policy(f: vs.HTTPFaultInjection | None) -> FaultPolicy | None:
+    """Return the fault policy (fixed delays and HTTP aborts; None when nothing applies)."""
+    if f is None:
+        return None
+    delay = f.delay.fixed_delay if f.delay is not None else None
+    status = f.abort.http_status if f.abort is not None else None
+    if delay is None and status is None:
+        return None
+    return FaultPolicy(
+        delay_ms=delay.ms if delay is not None else None,
+        delay_percent=_percent(f.delay.percentage, f.delay.percent) if f.delay is not None else 100.0,
+        abort_status=status,
+        abort_percent=_percent(f.abort.percentage, None) if f.abort is not None else 100.0,
+    )
+
+
+def header_ops(h: vs.HeaderOperations | None) -> HeaderOps | None:
+    """Return the header operations (names lower-cased), or None when there are none."""
+    if h is None or not (h.set or h.add or h.remove):
+        return None
+    return HeaderOps(
+        set={k.lower(): v for k, v in sorted(h.set.items())},
+        add={k.lower(): v for k, v in sorted(h.add.items())},
+        remove=tuple(k.lower() for k in h.remove),
+    )
+
+
+def mirrors(hr: vs.HTTPRoute, namespace: str, port: int, cluster_for: ClusterFor) -> tuple[MirrorPolicy, ...]:
+    """Return the mirror targets of a route (``mirror`` or ``mirrors[]``)."""
+    out = []
+    if hr.mirror is not None:
+        out.append(MirrorPolicy(cluster=cluster_for(hr.mirror, namespace, port),
+                                percent=_percent(hr.mirror_percentage, hr.mirror_percent)))
+    for m in hr.mirrors:
+        out.append(MirrorPolicy(cluster=cluster_for(m.destination, namespace, port),
+                                percent=_percent(m.percentage, None)))
+    return tuple(out)
+
+
+def redirect(r: vs.HTTPRedirect | None) -> Redirect | None:
+    """Return the redirect of a route (status ``redirectCode``, 301 by default)."""
+    if r is None:
+        return None
+    return Redirect(uri=r.uri, authority=r.authority, scheme=r.scheme, port=r.port,
+                    status=r.redirect_code or 301)
+
+
+def direct_response(d: vs.HTTPDirectResponse | None) -> DirectResponse | None:
+    """Return the fixed response of a route; a ``bytes`` body (base64) is decoded as UTF-8."""
+    if d is None:
+        return None
+    body = ""
+    if d.body is not None and d.body.string is not None:
+        body = d.body.string
+    elif d.body is not None and d.body.bytes is not None:
+        try:
+            body = base64.b64decode(d.body.bytes).decode("utf-8", "replace")
+        except (binascii.Error, ValueError):
+            body = d.body.bytes
+    return DirectResponse(status=d.status, body=body)
+
+
+def cors(c: vs.CorsPolicy | None) -> CorsPolicy | None:
+    """Return the CORS policy (the deprecated ``allowOrigin`` strings are exact origins)."""
+    if c is None:
+        return None
+    origins = [StringMatch(exact=o.exact, prefix=o.prefix, regex=o.regex) for o in c.allow_origins]
+    origins += [StringMatch(exact=o) for o in c.allow_origin]
+    return CorsPolicy(
+        allow_origins=tuple(origins),
+        allow_methods=c.allow_methods,
+        allow_headers=c.allow_headers,
+        expose_headers=c.expose_headers,
+        max_age_s=c.max_age.ms // 1000 if c.max_age is not None else None,
+        allow_credentials=bool(c.allow_credentials),
+    )
