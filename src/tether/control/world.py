@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 import msgspec
 
@@ -54,7 +53,6 @@ class World:
     traffic_splits: dict[str, tuple[Resource, TrafficSplitSpec]] = field(init=False, repr=False)
     route_groups: dict[tuple[str, str], HTTPRouteGroupSpec] = field(init=False, repr=False)
     dr_index: HostIndex[DrEntry] = field(init=False, repr=False)
-    cache: dict[Any, Any] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         resources = tuple(sorted(self.resources, key=lambda r: (r.kind, r.namespace, r.name)))
@@ -94,8 +92,6 @@ class World:
         set_(self, "http_routes", routes)
         set_(self, "traffic_splits", splits)
         set_(self, "route_groups", groups)
-        # Node-independent pieces of translation, filled on first use (content never changes).
-        set_(self, "cache", {})
 
     def of_kind(self, kind: str) -> tuple[Resource, ...]:
         """Return the resources of ``kind`` sorted by ``(namespace, name)``."""
