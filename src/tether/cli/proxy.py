@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import os
 import random
 import signal
 import sys
+from collections.abc import AsyncIterator
 from typing import Any
 
 from tether.core.clock import SYSTEM_CLOCK
@@ -112,7 +114,12 @@ def _load_static(path: str, node: ProxyNode) -> Snapshot:
     return load_isolated(path, node)
 
 
-async def _serve(node: ProxyNode, settings: ProxySettings, args: argparse.Namespace) -> int:
+@contextlib.asynccontextmanager
+async def running_sidecar(
+    node: ProxyNode, settings: ProxySettings, args: argparse.Namespace
+) -> AsyncIterator[tuple[ProxyRuntime, dict[str, int]]]:
+    """Start a ProxyRuntime with its config source (file or control plane) and signal handlers;
+    yield it with its bound ports; on exit drain it. Raises UsageError for a bad static file."""
     runtime = ProxyRuntime(node, settings, SYSTEM_CLOCK, random.Random())
     if args.config:
         try:
@@ -134,11 +141,18 @@ async def _serve(node: ProxyNode, settings: ProxySettings, args: argparse.Namesp
             args.control, node, runtime, inbound_address=inbound, clock=SYSTEM_CLOCK, rng=random.Random()
         )
         background.spawn("watch", watch)
-    _announce(ports, args.ports_file)
-    await runtime.stopped.wait()
-    log.info("draining (up to %.1fs)", settings.drain_timeout)
-    await background.close()
-    await runtime.drain()
+    try:
+        yield runtime, ports
+    finally:
+        log.info("draining (up to %.1fs)", settings.drain_timeout)
+        await background.close()
+        await runtime.drain()
+
+
+async def _serve(node: ProxyNode, settings: ProxySettings, args: argparse.Namespace) -> int:
+    async with running_sidecar(node, settings, args) as (runtime, ports):
+        write_ports_file(ports, args.ports_file)
+        await runtime.stopped.wait()
     return 0
 
 
@@ -149,7 +163,8 @@ def _reload(runtime: ProxyRuntime, path: str, node: ProxyNode) -> None:
         log.error("reload of %s refused, keeping the last good config: %s", path, exc)
 
 
-def _announce(ports: dict[str, int], ports_file: str | None) -> None:
+def write_ports_file(ports: dict[str, int], ports_file: str | None) -> None:
+    """Log the bound ports and, with ``ports_file``, write them there as JSON (atomically)."""
     log.info("tether proxy listening %s", " ".join(f"{k}={v}" for k, v in ports.items()))
     if ports_file:
         tmp = f"{ports_file}.tmp"
