@@ -25,7 +25,9 @@ def context() -> StackContext:
 
 def test_outbound_order() -> None:
     names = [f.name for f in outbound_filters(context())]
-    assert names == ["access_log", "metrics", "tracing", "rescue", "router", "peer_metadata"]
+    assert names == ["access_log", "metrics", "tracing", "rescue", "router",
+                     "direct_response", "cors", "ratelimit", "fault", "header_ops", "mirror",
+                     "peer_metadata"]
 
 
 def test_inbound_order() -> None:

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from tether.proxy.chain import Completion, Filter, Handler, compose
 from tether.proxy.filters.access_log import AccessLog
+from tether.proxy.filters.cors import Cors
+from tether.proxy.filters.direct_response import DirectResponseFilter
+from tether.proxy.filters.fault import FaultInjection
+from tether.proxy.filters.header_ops import HeaderOpsFilter
 from tether.proxy.filters.metrics import IstioMetrics
+from tether.proxy.filters.mirror import Mirror
 from tether.proxy.filters.peer_metadata import StampPeer
+from tether.proxy.filters.ratelimit import LocalRateLimit
 from tether.proxy.filters.router import OutboundRouter
 from tether.proxy.filters.tracing import Tracing
 from tether.proxy.rescue import Rescue
@@ -28,11 +34,18 @@ def outbound_filters(ctx: StackContext) -> list[Filter]:
         OutboundRouter(ctx.table, ctx.rng),
         # -- route policies, in this order (issue 4; each line added with its module):
         # redirect / direct response: a route that answers itself needs nothing below.
+        DirectResponseFilter(),
         # cors: preflights are answered here, before limits and faults count them.
+        Cors(),
         # ratelimit: refuse (429 RL) before spending anything on the request.
+        LocalRateLimit(ctx.table),
         # fault: injected aborts/delays stand in for the upstream, so they precede mirror.
+        FaultInjection(ctx.rng),
         # header_ops: the mirror and every attempt carry the rewritten headers.
-        # mirror: the shadow copy leaves once, not once per retry.
+        HeaderOpsFilter(),
+        # mirror: the shadow copy leaves once, not once per retry; copies skip retries and
+        # breakers and go straight to the wire (stamped, so the shadow's sidecar knows the caller).
+        Mirror(ctx.table, ctx.rng, StampPeer(ctx.node).wrap(forward)),
         # timeout: one deadline over all attempts.
         # retry: each attempt below runs again, with a fresh body copy.
         # circuit_breaker: every attempt is admitted (or refused UO) on its own.
