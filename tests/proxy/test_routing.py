@@ -77,7 +77,7 @@ def test_first_matching_route_wins_and_empty_match_catches_all() -> None:
         (RouteMatch(method=StringMatch(exact="POST")), view(method="GET"), False),
         (
             RouteMatch(headers=(HeaderMatch(name="end-user", match=StringMatch(exact="jason")),)),
-            view(headers=[(b"End-User", b"jason")]),
+            view(headers=[(b"end-user", b"jason")]),
             True,
         ),
         (

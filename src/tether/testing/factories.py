@@ -17,7 +17,7 @@ def make_exchange(
     return Exchange(
         method,
         target,
-        Headers(list(headers or [(b"Host", b"upstream")])),
+        Headers([(n.lower(), v) for n, v in headers or [(b"host", b"upstream")]]),
         Body.complete(b""),
         "1.1",
         "127.0.0.1",

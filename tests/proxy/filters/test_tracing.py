@@ -13,7 +13,7 @@ SPAN = "00f067aa0ba902b7"
 def test_reads_w3c_then_b3_single_then_b3_multi() -> None:
     assert incoming_context(Headers([(b"traceparent", f"00-{TRACE}-{SPAN}-01".encode())])) == (TRACE, SPAN, "1")
     assert incoming_context(Headers([(b"b3", f"{TRACE}-{SPAN}-0".encode())])) == (TRACE, SPAN, "0")
-    multi = Headers([(b"X-B3-TraceId", b"a3ce929d0e0e4736"), (b"X-B3-SpanId", SPAN.encode())])
+    multi = Headers([(b"x-b3-traceid", b"a3ce929d0e0e4736"), (b"x-b3-spanid", SPAN.encode())])
     assert incoming_context(multi) == ("0" * 16 + "a3ce929d0e0e4736", SPAN, None)
 
 

@@ -93,9 +93,9 @@ class ClientConnection(asyncio.Protocol):
 
     def on_header(self, name: bytes, value: bytes) -> None:
         if self._trailers is not None:
-            self._trailers.append((name, value))
+            self._trailers.append((name.lower(), value))
         else:
-            self._headers.append((name, value))
+            self._headers.append((name.lower(), value))
 
     def on_headers_complete(self) -> None:
         status = self.parser.get_status_code()

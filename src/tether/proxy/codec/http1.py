@@ -56,10 +56,11 @@ LAST_CHUNK = b"0\r\n\r\n"
 
 
 class Headers:
-    """An ordered list of header fields keeping the sender's name case.
+    """An ordered list of header fields; names are lower-case ``bytes``.
 
-    Lookups take a lower-case ``bytes`` name. A request has a dozen fields, so a
-    linear scan beats building a dict per request.
+    The codecs lower-case names as they parse (as Envoy does: HTTP/1.1 names are
+    case-insensitive, and HTTP/2 requires lower case), so lookups compare bytes
+    directly. A request has a dozen fields: a linear scan beats a dict per request.
     """
 
     __slots__ = ("items",)
@@ -70,13 +71,13 @@ class Headers:
     def get(self, lname: bytes, default: bytes | None = None) -> bytes | None:
         """Return the first value of ``lname`` (lower-case), or ``default``."""
         for name, value in self.items:
-            if len(name) == len(lname) and name.lower() == lname:
+            if name == lname:
                 return value
         return default
 
     def get_all(self, lname: bytes) -> list[bytes]:
         """Return every value of ``lname`` in order."""
-        return [v for n, v in self.items if n.lower() == lname]
+        return [v for n, v in self.items if n == lname]
 
     def add(self, name: bytes, value: bytes) -> None:
         """Append a field (keeps existing ones)."""
@@ -91,7 +92,7 @@ class Headers:
         """Set ``lname`` to ``value``: replace the first field in place, or append one."""
         items = self.items
         for i, (name, _) in enumerate(items):
-            if len(name) == len(lname) and name.lower() == lname:
+            if name == lname:
                 items[i] = (name, value)
                 return
         items.append((lname, value))
@@ -99,8 +100,10 @@ class Headers:
     def remove(self, lname: bytes) -> None:
         """Delete every field named ``lname``."""
         items = self.items
-        if any(n.lower() == lname for n, _ in items):
-            self.items = [(n, v) for n, v in items if n.lower() != lname]
+        for name, _ in items:
+            if name == lname:
+                self.items = [(n, v) for n, v in items if n != lname]
+                return
 
     def __contains__(self, lname: object) -> bool:
         return isinstance(lname, bytes) and self.get(lname) is not None
@@ -114,13 +117,15 @@ class Headers:
 
 def strip_hop_by_hop(headers: Headers) -> None:
     """Remove hop-by-hop fields and any field the ``Connection`` header names, in place."""
-    named: set[bytes] = set()
-    for name, value in headers.items:
-        if name.lower() == b"connection":
-            named.update(t.strip().lower() for t in value.split(b","))
-    drop = HOP_BY_HOP | named if named else HOP_BY_HOP
-    if any(n.lower() in drop for n, _ in headers.items):
-        headers.items = [(n, v) for n, v in headers.items if n.lower() not in drop]
+    items = headers.items
+    drop: frozenset[bytes] | set[bytes] = HOP_BY_HOP
+    for name, value in items:
+        if name == b"connection":
+            drop = HOP_BY_HOP | {t.strip().lower() for t in value.split(b",")}
+    for name, _ in items:
+        if name in drop:
+            headers.items = [(n, v) for n, v in items if n not in drop]
+            return
 
 
 def request_head(method: bytes, target: bytes, headers: Headers) -> bytes:

@@ -143,9 +143,9 @@ class ServerConnection(asyncio.Protocol):
         if not self._limits.add(name, value):
             raise _Reject(431, "request header fields too large")
         if self._trailers is not None:
-            self._trailers.append((name, value))
+            self._trailers.append((name.lower(), value))
         else:
-            self._headers.append((name, value))
+            self._headers.append((name.lower(), value))
 
     def on_headers_complete(self) -> None:
         self.header_deadline = None
