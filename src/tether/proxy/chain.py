@@ -1,9 +1,11 @@
 """The filter chain: the Filter protocol and ``compose``.
 
 A filter may wrap the handler below it (to act on the request, the response, or
-errors) and may observe every finished exchange through ``on_complete`` (called once
-the response has been written, with final status, flags and byte counts). The order
-of filters is written once per direction, in ``inbound.py`` and ``outbound.py``.
+errors), or, when it only looks at or changes the request on its way down, implement
+the cheaper synchronous ``on_request``; and it may observe every finished exchange
+through ``on_complete`` (called once the response has been written, with final
+status, flags and byte counts). The order of filters is written once per direction,
+in ``inbound.py`` and ``outbound.py``.
 """
 
 from __future__ import annotations
@@ -14,16 +16,20 @@ from tether.proxy.exchange import Exchange, Response
 
 Handler = Callable[[Exchange], Awaitable[Response]]
 Completion = Callable[[Exchange], None]
+RequestHook = Callable[[Exchange], None]
 
 
 class Filter:
-    """Base filter: passes requests through and ignores completions. Override either."""
+    """Base filter: passes requests through and ignores completions. Override any hook."""
 
     name = "filter"
 
     def wrap(self, next_handler: Handler) -> Handler:
         """Return the handler that runs this filter, then ``next_handler``."""
         return next_handler
+
+    def on_request(self, ex: Exchange) -> None:
+        """Act on the request before the layers below see it; may raise a ProxyError."""
 
     def on_complete(self, ex: Exchange) -> None:
         """Observe a finished exchange."""
@@ -32,13 +38,48 @@ class Filter:
         """Drop state tied to the previous snapshot (called after every swap)."""
 
 
+def _overrides(flt: Filter, hook: str) -> bool:
+    return getattr(type(flt), hook) is not getattr(Filter, hook)
+
+
+def _run_hooks_then(hooks: Sequence[RequestHook], inner: Handler) -> Handler:
+    """Return one layer running consecutive ``on_request`` hooks, then ``inner``."""
+    if len(hooks) == 1:
+        (hook,) = hooks
+
+        async def one(ex: Exchange) -> Response:
+            hook(ex)
+            return await inner(ex)
+
+        return one
+    frozen = tuple(hooks)
+
+    async def several(ex: Exchange) -> Response:
+        for each in frozen:
+            each(ex)
+        return await inner(ex)
+
+    return several
+
+
 def compose(filters: Sequence[Filter], terminal: Handler) -> tuple[Handler, Completion]:
     """Return the handler running ``filters`` outermost-first around ``terminal``, and one
-    completion callback calling every filter's ``on_complete`` in stack order."""
+    completion callback calling every filter's ``on_complete`` in stack order.
+
+    Consecutive ``on_request`` hooks share one layer (one coroutine per request instead
+    of one per filter); they run inside every wrapping filter above them."""
     handler = terminal
+    pending: list[RequestHook] = []
     for flt in reversed(filters):
-        handler = flt.wrap(handler)
-    hooks = tuple(f.on_complete for f in filters if type(f).on_complete is not Filter.on_complete)
+        if _overrides(flt, "on_request"):
+            pending.insert(0, flt.on_request)
+        if _overrides(flt, "wrap"):
+            if pending:
+                handler, pending = _run_hooks_then(pending, handler), []
+            handler = flt.wrap(handler)
+    if pending:
+        handler = _run_hooks_then(pending, handler)
+    hooks = tuple(f.on_complete for f in filters if _overrides(f, "on_complete"))
 
     def complete(ex: Exchange) -> None:
         for hook in hooks:

@@ -24,7 +24,7 @@ def test_malformed_or_all_zero_context_is_ignored() -> None:
 
 def test_creates_ids_when_absent_and_writes_both_formats() -> None:
     ex = make_exchange()
-    Tracing(random.Random(1), sample_rate=1.0).annotate(ex)
+    Tracing(random.Random(1), sample_rate=1.0).on_request(ex)
     h = ex.headers
     assert len(ex.request_id) == 36 and h.get(b"x-request-id") == ex.request_id
     assert h.get(b"traceparent") == f"00-{ex.trace_id}-{ex.span_id}-01".encode()
@@ -37,7 +37,7 @@ def test_propagates_incoming_trace_with_new_span_and_keeps_request_id() -> None:
     ex = make_exchange(
         headers=[(b"Host", b"a"), (b"x-request-id", b"abc"), (b"traceparent", f"00-{TRACE}-{SPAN}-00".encode())]
     )
-    Tracing(random.Random(2), sample_rate=1.0).annotate(ex)
+    Tracing(random.Random(2), sample_rate=1.0).on_request(ex)
     assert ex.request_id == b"abc"
     assert ex.trace_id == TRACE
     assert ex.span_id != SPAN

@@ -9,8 +9,8 @@ certificate instead of this header.
 from __future__ import annotations
 
 from tether.core.identity import ProxyNode
-from tether.proxy.chain import Filter, Handler
-from tether.proxy.exchange import Exchange, Response
+from tether.proxy.chain import Filter
+from tether.proxy.exchange import Exchange
 
 HEADER = b"x-tether-peer"
 
@@ -36,14 +36,8 @@ class StampPeer(Filter):
     def __init__(self, node: ProxyNode) -> None:
         self.value = encode_peer(node)
 
-    def wrap(self, next_handler: Handler) -> Handler:
-        value = self.value
-
-        async def stamp(ex: Exchange) -> Response:
-            ex.headers.put(HEADER, value)
-            return await next_handler(ex)
-
-        return stamp
+    def on_request(self, ex: Exchange) -> None:
+        ex.headers.put(HEADER, self.value)
 
 
 class ReadPeer(Filter):
@@ -51,12 +45,8 @@ class ReadPeer(Filter):
 
     name = "peer_metadata"
 
-    def wrap(self, next_handler: Handler) -> Handler:
-        async def read(ex: Exchange) -> Response:
-            value = ex.headers.get(HEADER)
-            if value is not None:
-                ex.peer = decode_peer(value)
-                ex.headers.remove(HEADER)
-            return await next_handler(ex)
-
-        return read
+    def on_request(self, ex: Exchange) -> None:
+        value = ex.headers.get(HEADER)
+        if value is not None:
+            ex.peer = decode_peer(value)
+            ex.headers.remove(HEADER)

@@ -11,9 +11,9 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
-from tether.proxy.chain import Filter, Handler
+from tether.proxy.chain import Filter
 from tether.proxy.errors import NoRoute
-from tether.proxy.exchange import Exchange, Response
+from tether.proxy.exchange import Exchange
 from tether.proxy.routing import CompiledMatch, RequestView, RoutingTable
 from tether.proxy.upstream.cluster import ClusterRuntime
 
@@ -65,14 +65,7 @@ class OutboundRouter(Filter):
         self.table = table
         self.rng = rng
 
-    def wrap(self, next_handler: Handler) -> Handler:
-        async def route(ex: Exchange) -> Response:
-            self.select(ex)
-            return await next_handler(ex)
-
-        return route
-
-    def select(self, ex: Exchange) -> None:
+    def on_request(self, ex: Exchange) -> None:
         """Set route and cluster on ``ex`` (and apply rewrites); raises NoRoute."""
         table = self.table()
         split_target(ex)
@@ -107,13 +100,9 @@ class InboundRouter(Filter):
     def __init__(self, cluster: Callable[[], ClusterRuntime | None]) -> None:
         self.cluster = cluster
 
-    def wrap(self, next_handler: Handler) -> Handler:
-        async def route(ex: Exchange) -> Response:
-            cluster = self.cluster()
-            if cluster is None:
-                raise NoRoute("no local app port configured")
-            ex.authority = ex.headers.get(b"host") or b""
-            ex.cluster = cluster
-            return await next_handler(ex)
-
-        return route
+    def on_request(self, ex: Exchange) -> None:
+        cluster = self.cluster()
+        if cluster is None:
+            raise NoRoute("no local app port configured")
+        ex.authority = ex.headers.get(b"host") or b""
+        ex.cluster = cluster

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import random
 
-from tether.proxy.chain import Filter, Handler
+from tether.proxy.chain import Filter
 from tether.proxy.codec.http1 import Headers
-from tether.proxy.exchange import Exchange, Response
+from tether.proxy.exchange import Exchange
 
 
 def _hex(rng: random.Random, bits: int) -> str:
@@ -60,14 +60,7 @@ class Tracing(Filter):
         self.rng = rng
         self.sample_rate = sample_rate
 
-    def wrap(self, next_handler: Handler) -> Handler:
-        async def trace(ex: Exchange) -> Response:
-            self.annotate(ex)
-            return await next_handler(ex)
-
-        return trace
-
-    def annotate(self, ex: Exchange) -> None:
+    def on_request(self, ex: Exchange) -> None:
         """Set ``ex.request_id``, ``ex.trace_id`` and ``ex.span_id``; rewrite the headers."""
         headers = ex.headers
         request_id = headers.get(b"x-request-id")
