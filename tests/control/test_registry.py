@@ -108,3 +108,11 @@ def test_unknown_ids_raise() -> None:
     for call in (reg.heartbeat, reg.get, lambda p: reg.ack(p, "v", True)):
         with pytest.raises(UnknownProxy, match="register again"):
             call("nope")
+
+
+def test_slack_removes_earlier() -> None:
+    reg, clock = make(interval=5.0)
+    pid = reg.register(ORDER, "127.0.0.1", 1)
+    clock.now += 14.5
+    assert reg.expire() == ()
+    assert reg.expire(slack=0.5) == (pid,)

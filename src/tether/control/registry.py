@@ -165,12 +165,14 @@ class Registry:
             nack = Nack(version=version, at=now, reason=reason or "rejected")
             entry.record = msgspec.structs.replace(entry.record, last_nack=nack)
 
-    def expire(self) -> tuple[str, ...]:
+    def expire(self, slack: float = 0.0) -> tuple[str, ...]:
         """Remove proxies without a stream that were silent for 3 heartbeat intervals.
 
-        Returns the removed ids (empty when nothing changed).
+        ``slack`` removes them that much earlier: a caller checking every ``slack`` seconds
+        thereby removes every silent proxy within 3 intervals. Returns the removed ids.
         """
-        deadline = self.clock.monotonic() - MISSED_HEARTBEATS * self.heartbeat_interval
+        limit = MISSED_HEARTBEATS * self.heartbeat_interval - slack
+        deadline = self.clock.monotonic() - limit
         gone = tuple(
             pid
             for pid, e in self._entries.items()

@@ -158,9 +158,10 @@ class ControlPlane:
         self.store.close()
 
     async def _expire_loop(self) -> None:
+        tick = self.heartbeat_interval / 10
         while True:
-            await asyncio.sleep(self.heartbeat_interval / 2)
-            gone = self.registry.expire()
+            await asyncio.sleep(tick)
+            gone = self.registry.expire(slack=tick)
             if gone:
                 log.info("removed %d silent proxies: %s", len(gone), ", ".join(gone))
                 self.hub.changed()
