@@ -11,6 +11,7 @@ from typing import Any
 import msgspec
 import yaml
 
+from tether.control.model.annotations import check_annotations
 from tether.control.model.errors_text import describe_validation_error
 from tether.control.model.findings import Findings, is_dns_label, is_dns_subdomain
 from tether.control.model.kinds import KINDS, REMOVED, groups
@@ -87,6 +88,8 @@ def _decode(d: _Doc, obj: Mapping[str, Any]) -> Resource | None:
         d.error("metadata.namespace", f"{json.dumps(namespace, default=str)} is not a valid namespace")
     labels = _string_map(d, "metadata.labels", meta.get("labels"))
     annotations = _string_map(d, "metadata.annotations", meta.get("annotations"))
+    for path, message in check_annotations(kind, annotations):
+        d.error(path, message)
     group, _, version = api_version.rpartition("/")
     if (group, kind) in REMOVED:
         d.error("", REMOVED[(group, kind)])
@@ -250,7 +253,7 @@ def resource_to_dict(r: Resource) -> dict[str, Any]:
     if r.raw:
         for key, value in r.raw.items():
             if key not in ("apiVersion", "kind", "metadata", "status"):
-                out[str(key)] = msgspec.to_builtins(value, enc_hook=str)
+                out[str(key)] = msgspec.to_builtins(value, enc_hook=str, str_keys=True)
     else:
         out["spec"] = msgspec.json.decode(msgspec.json.encode(r.spec, enc_hook=enc_hook))
     return out
