@@ -284,3 +284,18 @@ async def test_gone_proxy_is_removed_and_restart_resyncs(h: Harness) -> None:
     await h.watchers.close()
     await eventually(lambda: h.records() == (), limit=5)
     assert (await h.call(h.client().proxies)).proxies == ()
+
+
+async def test_unknown_paths_go_to_the_fallback(h: Harness) -> None:
+    from tether.control.api.http import Request, Response
+
+    async def page(request: Request) -> Response:
+        return Response(body=b"<h1>dashboard</h1>", content_type="text/html")
+
+    assert h.plane is not None
+    with pytest.raises(ApiError) as err:
+        await h.call(h.client().request, "GET", "/")
+    assert err.value.status == 404
+    h.plane.fallback = page
+    with pytest.raises(ApiError, match="non-JSON"):
+        await h.call(h.client().request, "GET", "/")

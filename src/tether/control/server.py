@@ -17,7 +17,7 @@ import signal
 from collections.abc import Sequence
 from typing import Any
 
-from tether.control.api.http import HttpServer
+from tether.control.api.http import Handler, HttpServer
 from tether.control.model import Resource, ResourceErrors, parse_documents, resource_to_dict
 from tether.control.push.hub import PushHub
 from tether.control.registry import Registry
@@ -103,6 +103,8 @@ class ControlPlane:
         self._world_cache: tuple[tuple[int, int], World] | None = None
         self._tasks = TaskGroup("control")
         self.http: HttpServer | None = None
+        # Serves every path the API does not (the dashboard's pages); set before start().
+        self.fallback: Handler | None = None
 
     def world(self) -> World:
         """Return the current world (resources + registered workloads), rebuilt only on change."""

@@ -57,6 +57,8 @@ def make_handler(plane: ControlPlane) -> Handler:
             return await func(plane, request, match)
         if allowed:
             raise HttpError(405, f"{request.method} not allowed on {request.path}")
+        if plane.fallback is not None:  # e.g. the dashboard, sharing the port
+            return await plane.fallback(request)
         raise HttpError(404, f"no such endpoint {request.path}")
 
     return handle
