@@ -184,3 +184,45 @@ def test_resource_to_dict_without_raw_uses_the_typed_spec() -> None:
     (r,) = parse_documents(RETRY_MANY.replace("many", "3"), "x.yaml").resources
     bare = msgspec.structs.replace(r, raw={})
     assert resource_to_dict(bare)["spec"] == resource_to_dict(r)["spec"]
+
+
+EVERY_KIND = """
+apiVersion: security.istio.io/v1
+kind: PeerAuthentication
+metadata: {name: pa}
+spec: {selector: {matchLabels: {app: a}}, portLevelMtls: {8080: {mode: STRICT}}}
+---
+apiVersion: security.istio.io/v1
+kind: AuthorizationPolicy
+metadata: {name: ap}
+spec: {rules: [{from: [{source: {principals: [x]}}]}]}
+---
+apiVersion: access.smi-spec.io/v1alpha1
+kind: TrafficTarget
+metadata: {name: tt}
+destination: {kind: ServiceAccount, name: a, namespace: default, port: 80}
+sources: [{kind: ServiceAccount, name: b}]
+---
+apiVersion: split.smi-spec.io/v1alpha1
+kind: TrafficSplit
+metadata: {name: ts, creationTimestamp: 2019-05-20T11:49:22Z}
+spec: {service: a, backends: [{service: b, weight: 500m}, {service: c, weight: 1}]}
+---
+apiVersion: networking.istio.io/v1alpha3
+kind: DestinationRule
+metadata: {name: dr, labels: {team: x}, annotations: {note: y}}
+spec: {host: a, trafficPolicy: {outlierDetection: {interval: 1m}}}
+status: {observedGeneration: 1}
+"""
+
+
+def test_every_kind_round_trips_through_json() -> None:
+    import json
+
+    first = parse_documents(EVERY_KIND, "all.yaml").resources
+    again = parse_documents(
+        "\n---\n".join(json.dumps(resource_to_dict(r)) for r in first), "again.yaml").resources
+    assert [(r.key, r.spec, r.labels, r.annotations) for r in again] == [
+        (r.key, r.spec, r.labels, r.annotations) for r in first]
+    assert "status" not in resource_to_dict(first[-1])
+    assert resource_to_dict(first[2])["destination"]["port"] == 80

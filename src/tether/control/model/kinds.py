@@ -25,6 +25,7 @@ from tether.control.model.security import (
     check_authorization_policy,
     check_peer_authentication,
     check_request_authentication,
+    normalise_peer_authentication,
 )
 from tether.control.model.smi import (
     HTTPRouteGroupSpec,
@@ -115,7 +116,8 @@ register(KindDef(ISTIO_NETWORKING, "ServiceEntry", _versions(ServiceEntrySpec, _
 
 _SEC_VERSIONS = ("v1beta1", "v1")
 register(KindDef(ISTIO_SECURITY, "PeerAuthentication", _versions(PeerAuthenticationSpec, _SEC_VERSIONS),
-                 check_peer_authentication, plural="peerauthentications", short_names=("pa",)))
+                 check_peer_authentication, normalise=normalise_peer_authentication,
+                 plural="peerauthentications", short_names=("pa",)))
 register(KindDef(ISTIO_SECURITY, "AuthorizationPolicy", _versions(AuthorizationPolicySpec, _SEC_VERSIONS),
                  check_authorization_policy, plural="authorizationpolicies", short_names=("ap",)))
 register(KindDef(ISTIO_SECURITY, "RequestAuthentication",

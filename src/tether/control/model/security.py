@@ -32,7 +32,8 @@ class PeerAuthenticationSpec(Struct, frozen=True):
 
     selector: WorkloadSelector | None = None
     mtls: PeerMtls | None = None
-    port_level_mtls: dict[int, PeerMtls] = {}
+    # Keys are port numbers; as strings too, since JSON (and a stored resource) cannot have int keys.
+    port_level_mtls: dict[int | str, PeerMtls] = {}
 
 
 class Source(Struct, frozen=True):
@@ -134,12 +135,22 @@ def _targets(f: Findings, selector: object, ref: object, refs: tuple[object, ...
         f.error("", "set only one of selector, targetRef, targetRefs")
 
 
+def normalise_peer_authentication(version: str, spec: object, f: Findings) -> PeerAuthenticationSpec:
+    """Return ``spec`` with every numeric ``portLevelMtls`` key as an int."""
+    assert isinstance(spec, PeerAuthenticationSpec)
+    ports = {int(k) if isinstance(k, str) and k.isdigit() else k: v for k, v in spec.port_level_mtls.items()}
+    return msgspec.structs.replace(spec, port_level_mtls=ports)
+
+
 def check_peer_authentication(spec: PeerAuthenticationSpec, f: Findings) -> None:
     """Record what is wrong with a PeerAuthentication spec in ``f``."""
     if spec.port_level_mtls and spec.selector is None:
         f.error("portLevelMtls", "needs a selector (port-level mTLS applies to selected workloads)")
     for port in spec.port_level_mtls:
-        f.port(f"portLevelMtls.{port}", port)
+        if isinstance(port, str) and not port.isdigit():
+            f.error(f"portLevelMtls.{port}", f'"{port}" is not a port number')
+        else:
+            f.port(f"portLevelMtls.{port}", int(port))
 
 
 def _wildcard(f: Findings, path: str, values: tuple[str, ...]) -> None:
