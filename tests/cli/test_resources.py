@@ -205,3 +205,10 @@ def test_unreachable_control_plane(
     monkeypatch.setenv("TETHER_CONTROL", "http://127.0.0.1:9")
     assert main(["get", "vs"]) == 1
     assert "cannot reach the control plane at http://127.0.0.1:9" in capsys.readouterr().err
+
+
+def test_apply_of_nothing_is_an_error(
+    plane: ThreadPlane, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["apply", "-f", write(tmp_path, "empty.yaml", "---\n")]) == 1
+    assert "no objects passed to apply" in capsys.readouterr().err

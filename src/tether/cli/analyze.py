@@ -39,7 +39,7 @@ def offline_findings(files: list[tuple[str, str]]) -> list[FindingView]:
 def run_analyze(args: argparse.Namespace) -> int:
     """Print each finding with its fix; return 1 when the input does not parse, else 0."""
     files = read_inputs(args.filename) if args.filename else []
-    errors = validate_locally(files)
+    errors, _ = validate_locally(files)
     if errors:
         for line in errors:
             print(f"Error: {line}", file=sys.stderr)

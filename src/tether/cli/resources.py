@@ -46,17 +46,18 @@ def read_inputs(paths: list[str]) -> list[tuple[str, str]]:
     return out
 
 
-def validate_locally(files: list[tuple[str, str]]) -> list[str]:
-    """Return one line per error in ``files`` (empty when all documents are valid)."""
+def validate_locally(files: list[tuple[str, str]]) -> tuple[list[str], int]:
+    """Return one line per error in ``files`` and the number of valid resources."""
     from tether.control.model import ResourceErrors, parse_documents
 
     errors: list[str] = []
+    count = 0
     for source, text in files:
         try:
-            parse_documents(text, source)
+            count += len(parse_documents(text, source).resources)
         except ResourceErrors as exc:
             errors.extend(str(e) for e in exc.errors)
-    return errors
+    return errors, count
 
 
 def register(subparsers: Any) -> None:
@@ -102,11 +103,14 @@ def _admin_error(exc: ApiError) -> TetherError:
 def run_apply(args: argparse.Namespace) -> int:
     """Apply every document atomically; print one line per resource; 1 if refused."""
     files = read_inputs(args.filename)
-    errors = validate_locally(files)
+    errors, count = validate_locally(files)
     if errors:
         for line in errors:
             print(f"error: {line}", file=sys.stderr)
         print("error: nothing was applied", file=sys.stderr)
+        return 1
+    if not count:
+        print("error: no objects passed to apply", file=sys.stderr)
         return 1
     client = client_from_args(args)
     try:
