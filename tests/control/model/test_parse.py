@@ -226,3 +226,14 @@ def test_every_kind_round_trips_through_json() -> None:
         (r.key, r.spec, r.labels, r.annotations) for r in first]
     assert "status" not in resource_to_dict(first[-1])
     assert resource_to_dict(first[2])["destination"]["port"] == 80
+
+
+def test_kubectl_list_documents() -> None:
+    text = "apiVersion: v1\nkind: List\nitems:\n- {apiVersion: networking.istio.io/v1, kind: ServiceEntry, " \
+           "metadata: {name: a}, spec: {hosts: [a.com], ports: [{number: 80}], resolution: DNS}}\n" \
+           "- {apiVersion: networking.istio.io/v1, kind: ServiceEntry, metadata: {name: b}, spec: {hosts: []}}\n"
+    lines = errors_of(text)
+    assert lines[0] == "f.yaml doc 1 ServiceEntry/b: items[1].spec.hosts: at least one host is required"
+    good = parse_documents(text.split("\n- {apiVersion: networking.istio.io/v1, kind: ServiceEntry, metadata: {name: b}")[0]
+                           + "\n", "ok.yaml")
+    assert [r.name for r in good.resources] == ["a"]

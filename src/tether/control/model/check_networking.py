@@ -32,6 +32,8 @@ def _load_balancer(f: Findings, path: str, lb: LoadBalancerSettings) -> None:
                     "set exactly one of httpHeaderName, httpCookie, useSourceIp, httpQueryParameterName")
         if ch.ring_hash is not None and ch.maglev is not None:
             f.error(f"{path}.consistentHash", "set only one of ringHash, maglev")
+        if ch.minimum_ring_size is not None:
+            f.warn(f"{path}.consistentHash.minimumRingSize", "deprecated: use ringHash.minimumRingSize")
 
 
 def _pool(f: Findings, path: str, pool: ConnectionPoolSettings) -> None:

@@ -29,21 +29,24 @@ _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class _Doc:
-    """Errors and warnings of one document, located."""
+    """Errors and warnings of one document (or one item of a ``kind: List``), located."""
 
-    def __init__(self, source: str, doc: int) -> None:
+    def __init__(self, source: str, doc: int, prefix: str = "") -> None:
         self.source = source
         self.doc = doc
+        self.prefix = prefix
         self.kind = ""
         self.name = ""
         self.errors: list[ResourceError] = []
         self.warnings: list[ParseWarning] = []
 
     def error(self, path: str, message: str) -> None:
-        self.errors.append(ResourceError(self.source, self.doc, self.kind, self.name, path, message))
+        self.errors.append(ResourceError(self.source, self.doc, self.kind, self.name,
+                                         _join(self.prefix, path), message))
 
     def warn(self, path: str, message: str) -> None:
-        self.warnings.append(ParseWarning(self.source, self.doc, self.kind, self.name, path, message))
+        self.warnings.append(ParseWarning(self.source, self.doc, self.kind, self.name,
+                                          _join(self.prefix, path), message))
 
 
 def _join(prefix: str, path: str) -> str:
@@ -171,15 +174,19 @@ def _parse(
     for index, obj in enumerate(docs, start=1):
         if obj is None:
             continue
-        d = _Doc(source, index)
-        if not isinstance(obj, Mapping):
-            d.error("", f"a document must be a mapping, got {type(obj).__name__}")
-        else:
-            r = _decode(d, obj)
-            if r is not None:
-                resources.append((r, source, index))
-        errors.extend(d.errors)
-        warnings.extend(d.warnings)
+        items: list[tuple[str, object]] = [("", obj)]
+        if isinstance(obj, Mapping) and obj.get("kind") == "List" and isinstance(obj.get("items"), list):
+            items = [(f"items[{i}]", item) for i, item in enumerate(obj["items"])]  # kubectl's List
+        for prefix, item in items:
+            d = _Doc(source, index, prefix)
+            if not isinstance(item, Mapping):
+                d.error("", f"a document must be a mapping, got {type(item).__name__}")
+            else:
+                r = _decode(d, item)
+                if r is not None:
+                    resources.append((r, source, index))
+            errors.extend(d.errors)
+            warnings.extend(d.warnings)
     if syntax is not None:
         errors.append(syntax)
     return resources, warnings, errors
