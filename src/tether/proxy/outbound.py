@@ -45,7 +45,7 @@ def outbound_filters(ctx: StackContext) -> list[Filter]:
         HeaderOpsFilter(),
         # mirror: the shadow copy leaves once, not once per retry; copies skip retries and
         # breakers and go straight to the wire (stamped, so the shadow's sidecar knows the caller).
-        Mirror(ctx.table, ctx.rng, StampPeer(ctx.node).wrap(forward)),
+        Mirror(ctx.table, ctx.rng, compose([StampPeer(ctx.node)], forward)[0]),
         # timeout: one deadline over all attempts.
         # retry: each attempt below runs again, with a fresh body copy.
         # circuit_breaker: every attempt is admitted (or refused UO) on its own.

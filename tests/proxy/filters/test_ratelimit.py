@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from tether.core.schema.snapshot import RateLimit
+from tether.proxy.chain import compose
 from tether.proxy.exchange import Exchange, Response
 from tether.proxy.filters.ratelimit import LocalRateLimit, RateLimited, TokenBucket
 from tether.proxy.rescue import error_response
@@ -55,7 +56,7 @@ async def ok(ex: Exchange) -> Response:
 async def _call(flt: LocalRateLimit, tbl: RoutingTable) -> int:
     ex = routed(tbl)
     try:
-        return (await flt.wrap(ok)(ex)).status
+        return (await compose([flt], ok)[0](ex)).status
     except RateLimited as exc:
         response = error_response(ex, exc)
         assert ex.response_flags == "RL"

@@ -132,7 +132,7 @@ class Mirror(Filter):
             out.append(cluster)
         return out
 
-    def launch(self, ex: Exchange) -> None:
+    def on_request(self, ex: Exchange) -> None:
         """Start the shadow copies of ``ex`` (never raises, never waits)."""
         route = ex.route
         if route is None or not route.spec.mirrors:
@@ -165,13 +165,6 @@ class Mirror(Filter):
             log.debug("shadow request to %s failed: %s", copy.authority.decode("latin-1"), exc)
         finally:
             self.inflight -= 1
-
-    def wrap(self, next_handler: Handler) -> Handler:
-        async def mirror(ex: Exchange) -> Response:
-            self.launch(ex)
-            return await next_handler(ex)
-
-        return mirror
 
 
 async def _discard(response: Response) -> None:

@@ -13,9 +13,9 @@ from collections.abc import Callable
 
 from tether.core.clock import SYSTEM_CLOCK, Clock
 from tether.core.schema.snapshot import RateLimit
-from tether.proxy.chain import Filter, Handler
+from tether.proxy.chain import Filter
 from tether.proxy.errors import ProxyError
-from tether.proxy.exchange import Exchange, Response
+from tether.proxy.exchange import Exchange
 from tether.proxy.routing import RoutingTable
 
 
@@ -80,7 +80,7 @@ class LocalRateLimit(Filter):
             bucket = self.buckets[key] = TokenBucket(key[2], self.clock.monotonic())
         return bucket
 
-    def admit(self, ex: Exchange) -> None:
+    def on_request(self, ex: Exchange) -> None:
         """Take a token for ``ex`` from each bucket that applies; raises RateLimited."""
         route, cluster = ex.route, ex.cluster
         keys: list[BucketKey] = []
@@ -111,10 +111,3 @@ class LocalRateLimit(Filter):
                 if route.spec.rate_limit is not None:
                     live.add(("route", route.name, route.spec.rate_limit))
         self.buckets = {k: v for k, v in self.buckets.items() if k in live}
-
-    def wrap(self, next_handler: Handler) -> Handler:
-        async def ratelimit(ex: Exchange) -> Response:
-            self.admit(ex)
-            return await next_handler(ex)
-
-        return ratelimit
