@@ -1,46 +1,145 @@
-"""Keep-alive connection pools, one per upstream endpoint, shared across snapshots."""
+"""Keep-alive connection pools, one per upstream endpoint, shared across snapshots, and the
+per-cluster connection limit of DestinationRule ``connectionPool``.
+
+A cluster with ``max_connections`` owns a ``ConnectionLimiter``: a request holds one of its
+slots from the moment it gets a connection until that connection is back in the pool (or
+closed); requests beyond the limit wait in a FIFO bounded by ``http1_max_pending_requests``,
+and one more is refused at once with 503 ``UO``. Idle pooled connections count against no
+limit (a simplification of Envoy, which counts them too). ``max_requests_per_connection``
+retires a connection after that many requests; pools with an ``idle_timeout`` close
+connections idle longer than it.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import socket
+from collections import deque
 
+from tether.core.clock import SYSTEM_CLOCK, Clock
 from tether.core.tasks import TaskGroup
 from tether.proxy.codec.client import ClientConnection
-from tether.proxy.errors import UpstreamConnectFailure
+from tether.proxy.errors import ProxyError, UpstreamConnectFailure
+from tether.proxy.upstream.outlier import HostHealth
 
 IDLE_LIMIT = 64
+DEFAULT_IDLE_TIMEOUT = 3600.0  # Envoy's upstream idle timeout when Istio sets none
+
+
+class Overflow(ProxyError):
+    """A circuit-breaker limit of the cluster is reached: refused at once."""
+
+    status, flag = 503, "UO"
+    detail = "upstream connect error or disconnect/reset before headers. reset reason: overflow"
+
+
+class ConnectionLimiter:
+    """At most ``max_connections`` requests hold a connection; at most ``max_pending`` wait."""
+
+    def __init__(self, max_connections: int, max_pending: int | None) -> None:
+        self.max_connections = max_connections
+        self.max_pending = max_pending
+        self.busy = 0
+        self.waiters: deque[asyncio.Future[None]] = deque()
+
+    @property
+    def pending(self) -> int:
+        """Return how many requests wait for a slot."""
+        return len(self.waiters)
+
+    async def acquire(self) -> None:
+        """Take a slot, waiting in line if allowed; raises Overflow when the line is full."""
+        if self.busy < self.max_connections:
+            self.busy += 1
+            return
+        if self.max_pending is not None and len(self.waiters) >= self.max_pending:
+            raise Overflow()
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.waiters.append(waiter)
+        try:
+            await waiter  # release() hands its slot over by resolving the future
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.release()  # the slot arrived together with the cancellation
+            else:
+                self.waiters.remove(waiter)
+            raise
+
+    def take(self) -> None:
+        """Take a slot whatever the limit (a replacement connection for one just lost)."""
+        self.busy += 1
+
+    def release(self) -> None:
+        """Give a slot back, to the first waiter if any."""
+        while self.waiters:
+            waiter = self.waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+        self.busy -= 1
+
+
+class Terms:
+    """What a limited cluster asks of one connection it uses."""
+
+    __slots__ = ("limiter", "max_requests")
+
+    def __init__(self, limiter: ConnectionLimiter | None, max_requests: int | None) -> None:
+        self.limiter = limiter
+        self.max_requests = max_requests
 
 
 class EndpointPool:
     """Idle connections to one ``address:port``; opens new ones on demand."""
 
-    def __init__(self, address: str, port: int, tasks: TaskGroup, connect_timeout: float) -> None:
+    def __init__(
+        self,
+        address: str,
+        port: int,
+        tasks: TaskGroup,
+        connect_timeout: float,
+        clock: Clock = SYSTEM_CLOCK,
+        manager: PoolManager | None = None,
+    ) -> None:
         self.address = address
         self.port = port
         self.tasks = tasks
         self.connect_timeout = connect_timeout
+        self.clock = clock
+        self.manager = manager
         self.idle: list[ClientConnection] = []
+        self.idle_since: list[float] = []
         self.busy: set[ClientConnection] = set()
+        self.terms: dict[ClientConnection, Terms] = {}
         self.opened = 0
+        self.idle_timeout = DEFAULT_IDLE_TIMEOUT
+        self.health: dict[str, HostHealth] = {}  # outlier state of this endpoint, by cluster name
 
-    async def acquire(self) -> tuple[ClientConnection, bool]:
+    def host_health(self, cluster: str) -> HostHealth:
+        """Return the outlier record of this endpoint in ``cluster`` (kept across snapshots)."""
+        health = self.health.get(cluster)
+        if health is None:
+            health = self.health[cluster] = HostHealth()
+        return health
+
+    async def acquire(self, connect_timeout: float | None = None) -> tuple[ClientConnection, bool]:
         """Return a connection and whether it was reused; raises UpstreamConnectFailure."""
         idle = self.idle
         while idle:
             conn = idle.pop()
+            self.idle_since.pop()
             if not conn.closed:
                 self.busy.add(conn)
                 return conn, True
-        return await self.connect(), False
+        return await self.connect(connect_timeout), False
 
-    async def connect(self) -> ClientConnection:
+    async def connect(self, limit: float | None = None) -> ClientConnection:
         """Open a new connection; raises UpstreamConnectFailure on refusal or timeout."""
         loop = asyncio.get_running_loop()
         try:
             _, conn = await asyncio.wait_for(
                 loop.create_connection(lambda: ClientConnection(self), self.address, self.port),
-                self.connect_timeout,
+                limit if limit is not None else self.connect_timeout,
             )
         except (TimeoutError, OSError) as exc:
             raise UpstreamConnectFailure() from exc
@@ -53,42 +152,90 @@ class EndpointPool:
         self.busy.add(conn)
         return conn
 
+    def bind(self, conn: ClientConnection, terms: Terms) -> None:
+        """Apply a limited cluster's ``terms`` to ``conn`` until it is back in the pool."""
+        self.terms[conn] = terms
+
+    def _unbind(self, conn: ClientConnection) -> Terms | None:
+        terms = self.terms.pop(conn, None) if self.terms else None
+        if terms is not None and terms.limiter is not None:
+            terms.limiter.release()
+        return terms
+
     def finished(self, conn: ClientConnection, reusable: bool) -> None:
         """Take ``conn`` back after a complete response; close it if it cannot be reused."""
         self.busy.discard(conn)
+        terms = self._unbind(conn)
+        if terms is not None and terms.max_requests is not None and conn.requests >= terms.max_requests:
+            reusable = False
         if reusable and not conn.closed and len(self.idle) < IDLE_LIMIT:
             self.idle.append(conn)
+            self.idle_since.append(self.clock.monotonic())
+            if self.manager is not None:
+                self.manager.watch_idle()
         else:
             conn.close()
 
     def forget(self, conn: ClientConnection) -> None:
         """Drop a closed connection from the pool."""
         self.busy.discard(conn)
+        self._unbind(conn)
         if conn in self.idle:
-            self.idle.remove(conn)
+            index = self.idle.index(conn)
+            del self.idle[index]
+            del self.idle_since[index]
+
+    def close_idle(self, now: float) -> None:
+        """Close connections idle for longer than ``idle_timeout`` (the oldest are first)."""
+        cutoff = now - self.idle_timeout
+        while self.idle_since and self.idle_since[0] <= cutoff:
+            conn = self.idle.pop(0)
+            self.idle_since.pop(0)
+            conn.close()
 
     def close(self) -> None:
         """Close every connection of this pool."""
         for conn in [*self.idle, *self.busy]:
             conn.close()
         self.idle.clear()
+        self.idle_since.clear()
 
 
 class PoolManager:
-    """All endpoint pools of a proxy, keyed by ``(address, port)``."""
+    """All endpoint pools of a proxy, keyed by ``(address, port)``; sweeps idle connections."""
 
-    def __init__(self, tasks: TaskGroup, connect_timeout: float = 10.0) -> None:
+    def __init__(self, tasks: TaskGroup, connect_timeout: float = 10.0, clock: Clock = SYSTEM_CLOCK) -> None:
         self.tasks = tasks
         self.connect_timeout = connect_timeout
+        self.clock = clock
         self.pools: dict[tuple[str, int], EndpointPool] = {}
+        self._sweeper: asyncio.Task[None] | None = None
 
     def pool(self, address: str, port: int) -> EndpointPool:
         """Return the pool for ``address:port``, creating it on first use."""
         key = (address, port)
         pool = self.pools.get(key)
         if pool is None:
-            pool = self.pools[key] = EndpointPool(address, port, self.tasks, self.connect_timeout)
+            pool = self.pools[key] = EndpointPool(address, port, self.tasks, self.connect_timeout, self.clock, self)
         return pool
+
+    def watch_idle(self) -> None:
+        """Make sure the idle sweep runs (started by the first connection to go idle)."""
+        if self._sweeper is None or self._sweeper.done():
+            self._sweeper = self.tasks.spawn("idle-sweep", self._sweep())
+
+    def sweep_interval(self) -> float:
+        """Return how often to sweep: a quarter of the shortest idle timeout, within [50 ms, 30 s]."""
+        shortest = min((p.idle_timeout for p in self.pools.values()), default=DEFAULT_IDLE_TIMEOUT)
+        return min(30.0, max(0.05, shortest / 4))
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(self.sweep_interval())
+            now = self.clock.monotonic()
+            for pool in self.pools.values():
+                if pool.idle:
+                    pool.close_idle(now)
 
     def close(self) -> None:
         """Close every pooled connection."""
