@@ -22,6 +22,7 @@ from tether.control.model import Resource, ResourceErrors, parse_documents, reso
 from tether.control.push.hub import PushHub
 from tether.control.registry import Registry
 from tether.control.store import ChangeSet, Key, Store
+from tether.control.telemetry import TelemetryStore  # also registers the /v1/telemetry routes
 from tether.control.translate import translate
 from tether.control.world import Workload, World
 from tether.core.clock import SYSTEM_CLOCK, Clock
@@ -101,6 +102,7 @@ class ControlPlane:
             warmup=heartbeat_interval if warmup is None else warmup,
         )
         self._world_cache: tuple[tuple[int, int], World] | None = None
+        self.telemetry = TelemetryStore(clock)
         self._tasks = TaskGroup("control")
         self.http: HttpServer | None = None
         # Serves every path the API does not (the dashboard's pages); set before start().
