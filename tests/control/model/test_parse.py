@@ -93,6 +93,8 @@ def test_the_books_listings_parse() -> None:
          "f.yaml doc 1 VirtualService/a: apiVersion: required field missing"),
         ("apiVersion: networking.istio.io/v1\nmetadata: {name: a}\n",
          "f.yaml doc 1 ?/a: kind: required field missing"),
+        ("apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: {name: 12}\n",
+         "f.yaml doc 1 Gateway/?: metadata.name: expected a string, got 12"),
         ("apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: {}\n",
          "f.yaml doc 1 Gateway/?: metadata.name: required field missing"),
         ("apiVersion: networking.istio.io/v1\nkind: Gateway\nmetadata: {name: Bad_Name}\n",

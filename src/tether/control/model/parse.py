@@ -80,7 +80,9 @@ def _decode(d: _Doc, obj: Mapping[str, Any]) -> Resource | None:
         d.error("metadata.name", "required field missing")
         return None
     if not d.name:
-        d.error("metadata.name", "required field missing")
+        raw_name = meta.get("name")
+        d.error("metadata.name", "required field missing" if raw_name in (None, "") else
+                f"expected a string, got {json.dumps(raw_name, default=str)}")
     if d.errors:
         return None
     assert isinstance(api_version, str) and isinstance(kind, str)
