@@ -25,11 +25,11 @@ def context() -> StackContext:
 
 def test_outbound_order() -> None:
     names = [f.name for f in outbound_filters(context())]
-    assert names == ["access_log", "metrics", "tracing", "rescue", "router",
+    assert names == ["access_log", "metrics", "telemetry", "tracing", "rescue", "router",
                      "direct_response", "cors", "ratelimit", "fault", "header_ops", "mirror",
                      "peer_metadata"]
 
 
 def test_inbound_order() -> None:
     names = [f.name for f in inbound_filters(context())]
-    assert names == ["access_log", "metrics", "peer_metadata", "tracing", "rescue", "router"]
+    assert names == ["access_log", "metrics", "telemetry", "peer_metadata", "tracing", "rescue", "router"]

@@ -22,6 +22,7 @@ from tether.core.tasks import TaskGroup
 from tether.proxy.listener import ListenerSettings
 from tether.proxy.runtime import ProxyRuntime, ProxySettings
 from tether.proxy.static_loader import load_isolated
+from tether.proxy.telemetry.start import start_telemetry, telemetry_options
 
 log = logging.getLogger("tether.proxy")
 
@@ -54,6 +55,9 @@ def add_proxy_arguments(parser: argparse.ArgumentParser, *, gateway: bool = Fals
     parser.add_argument("--header-timeout", type=float, default=10.0)
     parser.add_argument("--ports-file", help="write the bound ports as JSON here")
     parser.add_argument("--trace-sampling", type=float, default=1.0, help="percent of new traces sampled")
+    parser.add_argument("--trace-otlp", metavar="URL", help="OTLP/HTTP JSON collector (path /v1/traces)")
+    parser.add_argument("--trace-zipkin", metavar="URL", help="Zipkin v2 collector (path /api/v2/spans)")
+    parser.add_argument("--telemetry-interval", type=float, default=2.0, help="seconds between pushes to --control")
     parser.add_argument("--log-level", default="INFO")
 
 
@@ -120,6 +124,7 @@ async def running_sidecar(
 ) -> AsyncIterator[tuple[ProxyRuntime, dict[str, int]]]:
     """Start a ProxyRuntime with its config source (file or control plane) and signal handlers;
     yield it with its bound ports; on exit drain it. Raises UsageError for a bad static file."""
+    telemetry = telemetry_options(args)  # a bad collector URL is a usage error before anything starts
     runtime = ProxyRuntime(node, settings, SYSTEM_CLOCK, random.Random())
     if args.config:
         try:
@@ -141,6 +146,7 @@ async def running_sidecar(
             args.control, node, runtime, inbound_address=inbound, clock=SYSTEM_CLOCK, rng=random.Random()
         )
         background.spawn("watch", watch)
+    start_telemetry(background, runtime.telemetry, node, telemetry)
     try:
         yield runtime, ports
     finally:

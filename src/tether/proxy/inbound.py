@@ -10,6 +10,7 @@ from tether.proxy.filters.router import InboundRouter
 from tether.proxy.filters.tracing import Tracing
 from tether.proxy.rescue import Rescue
 from tether.proxy.stack import StackContext
+from tether.proxy.telemetry.hook import TelemetryHook
 from tether.proxy.upstream.forward import forward
 
 
@@ -20,6 +21,8 @@ def inbound_filters(ctx: StackContext) -> list[Filter]:
         AccessLog(ctx.node, ctx.access_log),
         # Beside the log: the destination reporter's view of every request.
         IstioMetrics(ctx.node, "destination", ctx.request_series),
+        # Beside the metrics, same view: edge counts, spans and tap lines for the control plane.
+        TelemetryHook(ctx.node, "destination", ctx.telemetry),
         # Learn (and hide) the caller's identity first, so logs and metrics name it.
         ReadPeer(),
         # Ids exist before any decision below.

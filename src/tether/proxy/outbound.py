@@ -16,6 +16,7 @@ from tether.proxy.filters.router import OutboundRouter
 from tether.proxy.filters.tracing import Tracing
 from tether.proxy.rescue import Rescue
 from tether.proxy.stack import StackContext
+from tether.proxy.telemetry.hook import TelemetryHook
 from tether.proxy.upstream.forward import forward
 
 
@@ -26,6 +27,8 @@ def outbound_filters(ctx: StackContext) -> list[Filter]:
         AccessLog(ctx.node, ctx.access_log),
         # Beside the log and for the same reason: counts what the app actually saw.
         IstioMetrics(ctx.node, "source", ctx.request_series),
+        # Beside the metrics, same view: edge counts, spans and tap lines for the control plane.
+        TelemetryHook(ctx.node, "source", ctx.telemetry),
         # Ids exist before any decision, so a 404 from the router carries them too.
         Tracing(ctx.rng, ctx.trace_sample_rate),
         # Every typed error raised below becomes a response with its flag here.

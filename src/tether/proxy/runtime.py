@@ -26,6 +26,7 @@ from tether.proxy.listener import Listener, ListenerSettings
 from tether.proxy.outbound import build_outbound
 from tether.proxy.routing import RoutingTable, compile_table
 from tether.proxy.stack import StackContext
+from tether.proxy.telemetry.sink import TelemetrySink
 from tether.proxy.upstream.cluster import ClusterRuntime, build_cluster
 from tether.proxy.upstream.pool import PoolManager
 
@@ -65,6 +66,7 @@ class ProxyRuntime:
         self.draining = False
         self.stopped = asyncio.Event()
         self.request_series = RequestSeries()
+        self.telemetry = TelemetrySink()
         self.access_log = AccessLogSink(settings.access_log)
         self.local_app = self._local_app_cluster(settings.app_port)
         ctx = StackContext(
@@ -75,6 +77,7 @@ class ProxyRuntime:
             access_log=self.access_log,
             request_series=self.request_series,
             trace_sample_rate=settings.trace_sample_rate,
+            telemetry=self.telemetry,
         )
         out_filters, out_handler, out_complete = build_outbound(ctx)
         in_filters, in_handler, in_complete = build_inbound(ctx)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from tether.core.identity import ProxyNode
 from tether.proxy.filters.access_log import AccessLogSink
 from tether.proxy.filters.metrics import RequestSeries
 from tether.proxy.routing import RoutingTable
+from tether.proxy.telemetry.sink import TelemetrySink
 from tether.proxy.upstream.cluster import ClusterRuntime
 
 
@@ -24,3 +25,4 @@ class StackContext:
     access_log: AccessLogSink
     request_series: RequestSeries
     trace_sample_rate: float = 0.01
+    telemetry: TelemetrySink = field(default_factory=TelemetrySink)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from tether.core.errors import UsageError
 from tether.core.identity import ProxyNode
 from tether.core.tasks import TaskGroup
-from tether.proxy.telemetry.exporter import Exporter, otlp_exporter, zipkin_exporter
+from tether.proxy.telemetry.exporter import Exporter, otlp_exporter, parse_url, zipkin_exporter
 from tether.proxy.telemetry.reporter import Reporter
 from tether.proxy.telemetry.sink import TelemetrySink
 
@@ -47,3 +49,19 @@ def start_telemetry(group: TaskGroup, sink: TelemetrySink, node: ProxyNode, opts
     for exporter in exporters:
         group.spawn(f"export-{exporter.name}", exporter.run())
     return TelemetryTasks(exporters, reporter)
+
+
+def telemetry_options(args: Any) -> TelemetryOptions:
+    """Return the options the ``tether proxy`` flags describe; raises UsageError for a bad URL."""
+    opts = TelemetryOptions(
+        otlp_url=getattr(args, "trace_otlp", None),
+        zipkin_url=getattr(args, "trace_zipkin", None),
+        control_url=getattr(args, "control", None),
+        push_interval=float(getattr(args, "telemetry_interval", 2.0)),
+    )
+    for url, default in ((opts.otlp_url, "/v1/traces"), (opts.zipkin_url, "/api/v2/spans")):
+        if url:
+            parse_url(url, default)
+    if opts.push_interval <= 0:
+        raise UsageError(f"--telemetry-interval must be positive, got {opts.push_interval}")
+    return opts
