@@ -16,7 +16,14 @@ from tether.control.translate.route_policy import (
     retry_policy,
 )
 from tether.control.translate.routes import weighted_clusters
-from tether.core.schema.snapshot import HeaderOps, MirrorPolicy, RetryPolicy, StringMatch
+from tether.core.schema.snapshot import (
+    DirectResponse,
+    HeaderOps,
+    MirrorPolicy,
+    Redirect,
+    RetryPolicy,
+    StringMatch,
+)
 
 
 def conv(t: type[msgspec.Struct], **fields: object) -> object:
@@ -39,8 +46,22 @@ def test_retries() -> None:
     assert p.retriable_status_codes == (503, 429) and (p.backoff_base_ms, p.backoff_max_ms) == (50, 500)
     off = conv(vs.HTTPRetry, attempts=0)
     assert isinstance(off, vs.HTTPRetry)
-    assert retry_policy(off) == RetryPolicy(attempts=0)
-    assert retry_policy(None) is None
+    assert retry_policy(off) is None
+    # As in Istio: attempts unset disables retries too; no retries at all is the default policy.
+    unset = conv(vs.HTTPRetry, perTryTimeout="1s")
+    assert isinstance(unset, vs.HTTPRetry)
+    assert retry_policy(unset) is None
+    assert retry_policy(None) == RetryPolicy()
+    assert RetryPolicy().retry_on == ("connect-failure", "refused-stream", "unavailable", "cancelled",
+                                      "retriable-status-codes")
+    assert (RetryPolicy().attempts, RetryPolicy().retriable_status_codes) == (2, (503,))
+    only_per_try = conv(vs.HTTPRetry, attempts=1, perTryTimeout="250ms")
+    assert isinstance(only_per_try, vs.HTTPRetry)
+    assert retry_policy(only_per_try) == RetryPolicy(attempts=1, per_try_timeout_ms=250)
+    dup = conv(vs.HTTPRetry, attempts=2, retryOn=" 5xx , 503,503, retriable-status-codes,5xx")
+    assert isinstance(dup, vs.HTTPRetry)
+    p = retry_policy(dup)
+    assert p is not None and p.retry_on == ("5xx", "retriable-status-codes") and p.retriable_status_codes == (503,)
 
 
 def test_faults() -> None:
@@ -83,8 +104,39 @@ def test_mirrors_headers_redirect_direct_response_cors() -> None:
              allowMethods=["GET"], allowCredentials=True)
     assert isinstance(c, vs.CorsPolicy)
     p = cors(c)
-    assert p is not None and p.allow_origins == (StringMatch(prefix="https://"), StringMatch(exact="http://x"))
+    # allowOrigins wins over the deprecated allowOrigin when both are given
+    assert p is not None and p.allow_origins == (StringMatch(prefix="https://"),)
     assert (p.max_age_s, p.allow_methods, p.allow_credentials) == (86400, ("GET",), True)
+    old = conv(vs.CorsPolicy, allowOrigin=["http://x", "*"], exposeHeaders=["X-Id"], allowHeaders=["X-Token"])
+    assert isinstance(old, vs.CorsPolicy)
+    p = cors(old)
+    assert p is not None and p.allow_origins == (StringMatch(exact="http://x"), StringMatch(prefix=""))
+    assert (p.expose_headers, p.allow_headers, p.max_age_s, p.allow_credentials) == (("X-Id",), ("X-Token",),
+                                                                                     None, False)
+
+
+def test_redirect_ports_and_defaults() -> None:
+    plain = conv(vs.HTTPRedirect, uri="/x")
+    assert isinstance(plain, vs.HTTPRedirect)
+    assert redirect(plain) == Redirect(uri="/x", status=301)
+    derived = conv(vs.HTTPRedirect, scheme="https", derivePort="FROM_PROTOCOL_DEFAULT")
+    assert isinstance(derived, vs.HTTPRedirect)
+    assert redirect(derived) == Redirect(scheme="https", port=443)
+    http = conv(vs.HTTPRedirect, authority="b", derivePort="FROM_PROTOCOL_DEFAULT")
+    assert isinstance(http, vs.HTTPRedirect)
+    assert redirect(http) == Redirect(authority="b", port=80)
+    same = conv(vs.HTTPRedirect, authority="b", derivePort="FROM_REQUEST_PORT", redirectCode=302)
+    assert isinstance(same, vs.HTTPRedirect)
+    assert redirect(same) == Redirect(authority="b", status=302)
+
+
+def test_direct_response_bodies() -> None:
+    text = conv(vs.HTTPDirectResponse, status=200, body={"string": "hello"})
+    assert isinstance(text, vs.HTTPDirectResponse)
+    assert direct_response(text) == DirectResponse(status=200, body="hello")
+    empty = conv(vs.HTTPDirectResponse, status=204)
+    assert isinstance(empty, vs.HTTPDirectResponse)
+    assert direct_response(empty) == DirectResponse(status=204)
 
 
 def test_destination_headers_ride_on_the_weighted_cluster() -> None:

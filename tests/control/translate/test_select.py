@@ -75,4 +75,4 @@ def test_destination_rule_workload_selector_and_lb_policy() -> None:
     assert cluster_policy(spec, "", 8080).lb_policy == "LEAST_REQUEST"
     assert cluster_policy(spec, "v1", 8080).lb_policy == "ROUND_ROBIN"
     assert cluster_policy(spec, "v2", 80).lb_policy == "RANDOM"
-    assert cluster_policy(None, "", 80).lb_policy == "ROUND_ROBIN"
+    assert cluster_policy(None, "", 80).lb_policy == "LEAST_REQUEST"  # Istio's default

@@ -9,8 +9,10 @@ from tether.control.model.virtual_service import Destination
 from tether.control.translate.gamma import gamma_routes
 from tether.control.translate.hosts import exported_to, labels_match, qualify
 from tether.control.translate.policy import cluster_policy
+from tether.control.translate.ratelimit import cluster_rate_limit
+from tether.control.translate.route_policy import DEFAULT_RETRY
 from tether.control.translate.routes import http_routes
-from tether.control.translate.select import VsEntry, destination_rule_for, virtual_service_for
+from tether.control.translate.select import DrEntry, VsEntry, destination_rule_for, virtual_service_for
 from tether.control.translate.services import Service
 from tether.control.translate.smi import split_routes
 from tether.core.identity import ProxyNode, host_aliases
@@ -51,13 +53,18 @@ class _Builder:
             fqdn: svc for fqdn, svc in world.services.items()
             if exported_to(svc.export_to, svc.namespace, node.namespace)
         }
-        self._rules: dict[str, DestinationRuleSpec | None] = {}
+        self._rules: dict[str, DrEntry | None] = {}
+
+    def rule_entry(self, svc: Service) -> DrEntry | None:
+        """Return the DestinationRule (resource and spec) for ``svc`` as this node sees it."""
+        if svc.fqdn not in self._rules:
+            self._rules[svc.fqdn] = destination_rule_for(self.world, self.node, svc.fqdn, svc.namespace)
+        return self._rules[svc.fqdn]
 
     def rule(self, svc: Service) -> DestinationRuleSpec | None:
-        if svc.fqdn not in self._rules:
-            found = destination_rule_for(self.world, self.node, svc.fqdn, svc.namespace)
-            self._rules[svc.fqdn] = found[1] if found else None
-        return self._rules[svc.fqdn]
+        """Return the spec of the DestinationRule for ``svc``, if any."""
+        entry = self.rule_entry(svc)
+        return entry[1] if entry is not None else None
 
     def cluster(self, svc: Service | None, fqdn: str, port: int, subset: str) -> str:
         """Return the name of the cluster for ``fqdn:port`` (subset), adding it if new.
@@ -68,7 +75,8 @@ class _Builder:
         name = cluster_name(port, subset, fqdn)
         if name in self.clusters:
             return name
-        rule = self.rule(svc) if svc is not None else None
+        entry = self.rule_entry(svc) if svc is not None else None
+        rule = entry[1] if entry is not None else None
         endpoints = tuple(svc.endpoints.get(port, ())) if svc is not None else ()
         if subset:
             labels = next((s.labels for s in (rule.subsets if rule else ()) if s.name == subset), None)
@@ -79,6 +87,7 @@ class _Builder:
             lb_policy=policy.lb_policy, consistent_hash=policy.consistent_hash,
             connection_pool=policy.connection_pool, outlier_detection=policy.outlier_detection,
             retry_budget=policy.retry_budget,
+            rate_limit=cluster_rate_limit(entry[0].annotations) if entry is not None else None,
         )
         return name
 
@@ -105,7 +114,8 @@ class _Builder:
         """Return the routes of ``svc:port``: VirtualService, else HTTPRoutes, else TrafficSplit."""
         if found is not None and found[1].http:
             r, spec = found
-            return http_routes(r.name, r.namespace, spec.http, port, self.node, self.cluster_for)
+            return http_routes(r.name, r.namespace, spec.http, port, self.node, self.cluster_for,
+                               annotations=r.annotations)
         attached = self.world.http_routes.get(svc.fqdn)
         if attached and found is None:
             gamma = gamma_routes(attached, svc.fqdn, svc.namespace, port, self.node, self.cluster_for)
@@ -115,7 +125,8 @@ class _Builder:
         if split is not None and found is None:
             r, ts = split
             return split_routes(r, ts, self.world.route_groups, port, default, self.cluster_for)
-        return [Route(name="default", clusters=(WeightedCluster(cluster=default),))]
+        # Istio gives the default route its default retry policy too.
+        return [Route(name="default", clusters=(WeightedCluster(cluster=default),), retry=DEFAULT_RETRY)]
 
     def mesh_hosts(self) -> list[VirtualHost]:
         out: list[VirtualHost] = []

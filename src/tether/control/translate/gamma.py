@@ -10,10 +10,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
+import msgspec
+
 from tether.control.model import gateway_api as gapi
 from tether.control.model.resource import Resource
 from tether.control.model.virtual_service import Destination, PortSelector
 from tether.control.translate.hosts import qualify
+from tether.control.translate.route_policy import DEFAULT_RETRY
 from tether.core.identity import ProxyNode
 from tether.core.schema.snapshot import (
     HeaderMatch,
@@ -103,17 +106,30 @@ def _redirect(rule: gapi.HTTPRouteRule) -> Redirect | None:
     return None
 
 
+_CONNECTION_ERRORS = ("connect-failure", "refused-stream", "reset")
+
+
 def _retry(rule: gapi.HTTPRouteRule) -> RetryPolicy | None:
+    """Return the retry policy of a rule.
+
+    No ``retry`` is Istio's default policy (as for a VirtualService); ``attempts: 0`` none. A
+    ``retry`` stanza retries connection errors (the Gateway API requires it) and its ``codes``;
+    ``attempts`` defaults to Istio's 2. ``timeouts.backendRequest`` is the per-try timeout.
+    """
     r, t = rule.retry, rule.timeouts
-    per_try = t.backend_request.ms if t is not None and t.backend_request is not None else None
+    backend = t.backend_request if t is not None else None
+    per_try = backend.ms if backend is not None and backend.ms > 0 else None
     if r is None:
-        return RetryPolicy(attempts=0, per_try_timeout_ms=per_try) if per_try else None
-    base = r.backoff.ms if r.backoff is not None else RetryPolicy().backoff_base_ms
+        return msgspec.structs.replace(DEFAULT_RETRY, per_try_timeout_ms=per_try) if per_try else DEFAULT_RETRY
+    if r.attempts is not None and r.attempts <= 0:
+        return None
+    codes = tuple(dict.fromkeys(r.codes))
+    base = r.backoff.ms if r.backoff is not None and r.backoff.ms > 0 else DEFAULT_RETRY.backoff_base_ms
     return RetryPolicy(
-        attempts=r.attempts if r.attempts is not None else 1,
+        attempts=r.attempts if r.attempts is not None else DEFAULT_RETRY.attempts,
         per_try_timeout_ms=per_try,
-        retry_on=("retriable-status-codes",) if r.codes else ("connect-failure", "refused-stream"),
-        retriable_status_codes=r.codes,
+        retry_on=_CONNECTION_ERRORS + (("retriable-status-codes",) if codes else ()),
+        retriable_status_codes=codes,
         backoff_base_ms=base,
         backoff_max_ms=base * 10,
     )
@@ -191,7 +207,7 @@ def gamma_routes(
                     timeout_ms=timeout.ms if timeout is not None and timeout.ms > 0 else None,
                     prefix_rewrite=prefix, authority_rewrite=authority,
                     source=f"HTTPRoute/{r.namespace}/{r.name}",
-                    retry=_retry(rule),
+                    retry=_retry(rule) if redirect is None else None,
                     mirrors=_mirrors(rule, r.namespace, port, cluster_for) if redirect is None else (),
                     redirect=redirect,
                     request_headers=_header_ops(req.request_header_modifier if req else None),

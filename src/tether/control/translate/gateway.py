@@ -73,7 +73,8 @@ def gateway_hosts(world: World, node: ProxyNode, sink: ClusterSink) -> list[Virt
                     host = qualify(raw, r.namespace)
                     if not _server_hosts_cover(server.hosts, host, r.namespace):
                         continue
-                    routes = http_routes(r.name, r.namespace, vs.http, port, node, sink.cluster_for, ref)
+                    routes = http_routes(r.name, r.namespace, vs.http, port, node, sink.cluster_for, ref,
+                                         r.annotations)
                     merged.setdefault((host, port), []).extend(routes)
     out = []
     for (host, port), routes in sorted(merged.items()):

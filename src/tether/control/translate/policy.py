@@ -7,14 +7,17 @@ from dataclasses import dataclass
 from tether.control.model import destination_rule as dr
 from tether.core.schema.snapshot import ConnectionPool, ConsistentHash, OutlierDetection, RetryBudget
 
-_LB = {"LEAST_CONN": "LEAST_REQUEST", "UNSPECIFIED": "ROUND_ROBIN"}
+DEFAULT_LB = "LEAST_REQUEST"  # Istio's default balancer
+# LEAST_CONN is Istio's deprecated name of LEAST_REQUEST; there is no original destination to
+# PASSTHROUGH to (every endpoint is known), so it balances like the default.
+_LB = {"LEAST_CONN": "LEAST_REQUEST", "UNSPECIFIED": DEFAULT_LB, "PASSTHROUGH": DEFAULT_LB}
 
 
 @dataclass(frozen=True)
 class ClusterPolicy:
     """What a cluster carries from its DestinationRule (all None/default without one)."""
 
-    lb_policy: str = "ROUND_ROBIN"
+    lb_policy: str = DEFAULT_LB
     consistent_hash: ConsistentHash | None = None
     connection_pool: ConnectionPool | None = None
     outlier_detection: OutlierDetection | None = None
@@ -49,7 +52,7 @@ def _hash(lb: dr.LoadBalancerSettings | None) -> ConsistentHash | None:
         return None
     cookie = ch.http_cookie
     return ConsistentHash(
-        header=ch.http_header_name,
+        header=ch.http_header_name.lower() if ch.http_header_name else None,
         cookie=cookie.name if cookie is not None else None,
         cookie_ttl_ms=cookie.ttl.ms if cookie is not None and cookie.ttl is not None else None,
         source_ip=bool(ch.use_source_ip),
@@ -57,20 +60,26 @@ def _hash(lb: dr.LoadBalancerSettings | None) -> ConsistentHash | None:
     )
 
 
+def _limit(value: int | None) -> int | None:
+    # Istio reads 0 (and unset) as "no limit of its own": Envoy's effectively unlimited default.
+    return value if value is not None and value > 0 else None
+
+
 def _pool(pool: dr.ConnectionPoolSettings | None) -> ConnectionPool | None:
+    """Return the connection pool limits (0 = unset; a ``0s`` idle timeout = the default)."""
     if pool is None:
         return None
     tcp, http = pool.tcp, pool.http
     connect = tcp.connect_timeout if tcp is not None else None
     idle = http.idle_timeout if http is not None else None
     return ConnectionPool(
-        max_connections=tcp.max_connections if tcp is not None else None,
-        connect_timeout_ms=connect.ms if connect is not None else 10_000,
-        http1_max_pending_requests=http.http1_max_pending_requests if http is not None else None,
-        http2_max_requests=http.http2_max_requests if http is not None else None,
-        max_requests_per_connection=http.max_requests_per_connection if http is not None else None,
-        max_retries=http.max_retries if http is not None else None,
-        idle_timeout_ms=idle.ms if idle is not None else None,
+        max_connections=_limit(tcp.max_connections if tcp is not None else None),
+        connect_timeout_ms=connect.ms if connect is not None and connect.ms > 0 else 10_000,
+        http1_max_pending_requests=_limit(http.http1_max_pending_requests if http is not None else None),
+        http2_max_requests=_limit(http.http2_max_requests if http is not None else None),
+        max_requests_per_connection=_limit(http.max_requests_per_connection if http is not None else None),
+        max_retries=_limit(http.max_retries if http is not None else None),
+        idle_timeout_ms=idle.ms if idle is not None and idle.ms > 0 else None,
     )
 
 
@@ -115,7 +124,7 @@ def cluster_policy(spec: dr.DestinationRuleSpec | None, subset: str, port: int) 
     _apply_policy(parts, subset_policy, port)
     simple = parts.lb.simple if parts.lb is not None else None
     return ClusterPolicy(
-        lb_policy=_LB.get(simple, simple) if simple else "ROUND_ROBIN",
+        lb_policy=_LB.get(simple, simple) if simple else DEFAULT_LB,
         consistent_hash=_hash(parts.lb),
         connection_pool=_pool(parts.pool),
         outlier_detection=_outlier(parts.od),

@@ -22,32 +22,39 @@ from tether.core.schema.snapshot import (
 ClusterFor = Callable[[vs.Destination, str, int], str]
 
 
-def retry_policy(r: vs.HTTPRetry | None) -> RetryPolicy | None:
-    """Return the retry policy of ``retries`` (None when the route sets none).
+DEFAULT_RETRY = RetryPolicy()
 
-    Bare status codes in ``retryOn`` (``503``) become ``retriable_status_codes`` and turn on
-    ``retriable-status-codes``; ``backoff`` is the base interval, its maximum ten times that.
+
+def retry_policy(r: vs.HTTPRetry | None) -> RetryPolicy | None:
+    """Return the retry policy of a route's ``retries``.
+
+    As in Istio: no ``retries`` at all is the default policy (2 retries on connect-failure,
+    refused-stream, unavailable, cancelled and 503); ``attempts`` 0 or unset disables retries
+    (None). Bare status codes in ``retryOn`` (``503``) become ``retriable_status_codes`` and turn
+    on ``retriable-status-codes``; ``backoff`` is the base interval, its maximum ten times that.
     """
     if r is None:
+        return DEFAULT_RETRY
+    if not r.attempts or r.attempts <= 0:
         return None
-    defaults = RetryPolicy()
-    retry_on = defaults.retry_on
-    codes = defaults.retriable_status_codes
-    if r.retry_on is not None:
+    retry_on = DEFAULT_RETRY.retry_on
+    codes = DEFAULT_RETRY.retriable_status_codes
+    if r.retry_on:
         tokens = [t.strip() for t in r.retry_on.split(",") if t.strip()]
-        codes = tuple(int(t) for t in tokens if t.isdigit())
-        names = [t for t in tokens if not t.isdigit()]
+        codes = tuple(dict.fromkeys(int(t) for t in tokens if t.isdigit()))
+        names = list(dict.fromkeys(t for t in tokens if not t.isdigit()))
         if codes and "retriable-status-codes" not in names:
             names.append("retriable-status-codes")
         retry_on = tuple(names)
-    base = r.backoff.ms if r.backoff is not None else defaults.backoff_base_ms
+    base = r.backoff.ms if r.backoff is not None else DEFAULT_RETRY.backoff_base_ms
+    per_try = r.per_try_timeout.ms if r.per_try_timeout is not None and r.per_try_timeout.ms > 0 else None
     return RetryPolicy(
-        attempts=r.attempts if r.attempts is not None else defaults.attempts,
-        per_try_timeout_ms=r.per_try_timeout.ms if r.per_try_timeout is not None else None,
+        attempts=r.attempts,
+        per_try_timeout_ms=per_try,
         retry_on=retry_on,
         retriable_status_codes=codes,
         backoff_base_ms=base,
-        backoff_max_ms=base * 10 if r.backoff is not None else defaults.backoff_max_ms,
+        backoff_max_ms=base * 10 if r.backoff is not None else DEFAULT_RETRY.backoff_max_ms,
     )
 
 
@@ -97,10 +104,17 @@ def mirrors(hr: vs.HTTPRoute, namespace: str, port: int, cluster_for: ClusterFor
 
 
 def redirect(r: vs.HTTPRedirect | None) -> Redirect | None:
-    """Return the redirect of a route (status ``redirectCode``, 301 by default)."""
+    """Return the redirect of a route (status ``redirectCode``, 301 by default).
+
+    ``derivePort: FROM_PROTOCOL_DEFAULT`` is 80 (443 for ``https``); ``FROM_REQUEST_PORT`` and
+    no port keep the request's port.
+    """
     if r is None:
         return None
-    return Redirect(uri=r.uri, authority=r.authority, scheme=r.scheme, port=r.port,
+    port = r.port
+    if port is None and r.derive_port == "FROM_PROTOCOL_DEFAULT":
+        port = 443 if (r.scheme or "").lower() == "https" else 80
+    return Redirect(uri=r.uri, authority=r.authority, scheme=r.scheme, port=port,
                     status=r.redirect_code or 301)
 
 
@@ -120,11 +134,13 @@ def direct_response(d: vs.HTTPDirectResponse | None) -> DirectResponse | None:
 
 
 def cors(c: vs.CorsPolicy | None) -> CorsPolicy | None:
-    """Return the CORS policy (the deprecated ``allowOrigin`` strings are exact origins)."""
+    """Return the CORS policy (the deprecated ``allowOrigin`` strings are exact origins, ``*`` any)."""
     if c is None:
         return None
     origins = [StringMatch(exact=o.exact, prefix=o.prefix, regex=o.regex) for o in c.allow_origins]
-    origins += [StringMatch(exact=o) for o in c.allow_origin]
+    if not origins:
+        # The deprecated list: exact origins, "*" any origin (allowOrigins wins when both are set).
+        origins = [StringMatch(prefix="") if o == "*" else StringMatch(exact=o) for o in c.allow_origin]
     return CorsPolicy(
         allow_origins=tuple(origins),
         allow_methods=c.allow_methods,

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from tether.control.model import virtual_service as vs
 from tether.control.translate.hosts import labels_match
+from tether.control.translate.ratelimit import route_rate_limit
 from tether.control.translate.route_policy import (
     cors,
     direct_response,
@@ -123,10 +124,12 @@ def http_routes(
     node: ProxyNode,
     cluster_for: ClusterFor,
     gateway: str | None = None,
+    annotations: Mapping[str, str] | None = None,
 ) -> list[Route]:
     """Return the routes of a VirtualService for one virtual host port, in order.
 
-    A route whose every match is impossible for ``node`` is left out.
+    A route whose every match is impossible for ``node`` is left out. ``annotations`` are the
+    VirtualService's (``ratelimit.tether.dev/route.<route name>`` limits a route).
     """
     out: list[Route] = []
     source = f"VirtualService/{namespace}/{resource_name}"
@@ -143,15 +146,16 @@ def http_routes(
         timeout = hr.timeout.ms if hr.timeout is not None and hr.timeout.ms > 0 else None
         rewrite = hr.rewrite
         answers = hr.redirect is not None or hr.direct_response is not None
+        name = hr.name or f"{resource_name}.{i}"
         out.append(Route(
-            name=hr.name or f"{resource_name}.{i}",
+            name=name,
             matches=tuple(matches),
             clusters=() if answers else weighted_clusters(hr.route, namespace, port, cluster_for),
             timeout_ms=timeout,
             prefix_rewrite=rewrite.uri if rewrite is not None else None,
             authority_rewrite=rewrite.authority if rewrite is not None else None,
             source=source,
-            retry=retry_policy(hr.retries),
+            retry=None if answers else retry_policy(hr.retries),
             fault=fault_policy(hr.fault),
             mirrors=() if answers else mirrors(hr, namespace, port, cluster_for),
             redirect=redirect(hr.redirect),
@@ -159,5 +163,6 @@ def http_routes(
             request_headers=header_ops(hr.headers.request) if hr.headers is not None else None,
             response_headers=header_ops(hr.headers.response) if hr.headers is not None else None,
             cors=cors(hr.cors_policy),
+            rate_limit=route_rate_limit(annotations or {}, name),
         ))
     return out

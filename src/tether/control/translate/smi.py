@@ -7,6 +7,7 @@ from collections.abc import Callable
 from tether.control.model.resource import Resource
 from tether.control.model.smi import HTTPRouteGroupSpec, TrafficSplitSpec
 from tether.control.model.virtual_service import Destination
+from tether.control.translate.route_policy import DEFAULT_RETRY
 from tether.core.schema.snapshot import HeaderMatch, Route, RouteMatch, StringMatch, WeightedCluster
 
 ClusterFor = Callable[[Destination, str, int], str]
@@ -43,7 +44,7 @@ def split_routes(
     split = tuple(WeightedCluster(cluster=k, weight=w) for k, w in clusters.items())
     source = f"TrafficSplit/{r.namespace}/{r.name}"
     if not spec.matches:
-        return [Route(name=r.name, clusters=split, source=source)]
+        return [Route(name=r.name, clusters=split, source=source, retry=DEFAULT_RETRY)]
     matches: list[RouteMatch] = []
     for ref in spec.matches:
         group = groups.get((r.namespace, ref.name))
@@ -56,5 +57,7 @@ def split_routes(
                 headers=tuple(HeaderMatch(name=k.lower(), match=StringMatch(regex=v))
                               for k, v in sorted(m.headers.items())),
             ))
-    routes = [Route(name=r.name, matches=tuple(matches), clusters=split, source=source)] if matches else []
-    return [*routes, Route(name="default", clusters=(WeightedCluster(cluster=default),), source=source)]
+    routes = [Route(name=r.name, matches=tuple(matches), clusters=split, source=source, retry=DEFAULT_RETRY)
+              ] if matches else []
+    return [*routes, Route(name="default", clusters=(WeightedCluster(cluster=default),), source=source,
+                           retry=DEFAULT_RETRY)]
