@@ -21,13 +21,15 @@ from collections.abc import Callable
 from typing import Any
 
 from tether.control.api.http import ChunkWriter
-from tether.control.push.planner import plan_push
+from tether.control.push.planner import TranslationFailed, plan_push
 from tether.control.registry import Registry, UnknownProxy
 from tether.core.identity import ProxyNode
 from tether.core.schema.snapshot import Snapshot, encode
 from tether.core.tasks import TaskGroup
 
 log = logging.getLogger(__name__)
+
+THREAD_ABOVE = 32  # proxies; below this, translating inline is cheaper than a thread hop
 
 
 class PushHub:
@@ -64,7 +66,7 @@ class PushHub:
     async def _warm_up(self) -> None:
         await asyncio.sleep(self.warmup)
         self.warm.set()
-        self.recompute()
+        await self.recompute_async()
         for event in self._wake.values():
             event.set()
 
@@ -81,32 +83,54 @@ class PushHub:
 
         Returns the ids of the proxies woken.
         """
+        world, proxies, current = self._inputs()
+        return self._publish(*plan_push(world, proxies, current, self._translate))
+
+    async def recompute_async(self) -> tuple[str, ...]:
+        """Like ``recompute``; a large mesh is translated in a worker thread.
+
+        The event loop keeps serving (keep-alives, ACKs, API reads) meanwhile; the results
+        are published on the loop. Returns the ids of the proxies woken.
+        """
+        world, proxies, current = self._inputs()
+        if len(proxies) < THREAD_ABOVE:
+            return self._publish(*plan_push(world, proxies, current, self._translate))
+        planned = await asyncio.to_thread(plan_push, world, proxies, current, self._translate)
+        return self._publish(*planned)
+
+    def _inputs(self) -> tuple[Any, list[tuple[str, ProxyNode]], dict[str, str]]:
         self.recomputations += 1
         records = self.registry.records()
         live = {r.id for r in records}
         for gone in set(self.desired) - live:
             del self.desired[gone]
         current = {pid: snap.version for pid, snap in self.desired.items()}
-        world = self._world()
-        to_send, failures = plan_push(
-            world, ((r.id, r.node) for r in records), current, self._translate
-        )
+        return self._world(), [(r.id, r.node) for r in records], current
+
+    def _publish(
+        self, to_send: dict[str, Snapshot], failures: dict[str, TranslationFailed]
+    ) -> tuple[str, ...]:
         for pid, failure in failures.items():
             log.error("translation failed for proxy %s: %s", pid, failure.error)
+        woken = []
         for pid, snap in to_send.items():
+            try:
+                self.registry.set_desired(pid, snap.version)
+            except UnknownProxy:
+                continue  # expired while its snapshot was being computed
             self.desired[pid] = snap
-            self.registry.set_desired(pid, snap.version)
+            woken.append(pid)
             event = self._wake.get(pid)
             if event is not None:
                 event.set()
-        return tuple(to_send)
+        return tuple(woken)
 
     async def _recompute_loop(self) -> None:
         while True:
             await self._dirty.wait()
             await asyncio.sleep(self.debounce)
             self._dirty.clear()
-            self.recompute()
+            await self.recompute_async()
 
     def _desired_for(self, proxy_id: str) -> Snapshot | None:
         snap = self.desired.get(proxy_id)
