@@ -59,3 +59,23 @@ def test_failed_translation_is_reported_and_others_still_pushed() -> None:
     send, failed = plan_push(ONE, proxies, {}, fake_translate)
     assert set(send) == {"2"}
     assert isinstance(failed["1"], TranslationFailed) and "boom" in failed["1"].error
+
+
+def test_gc_is_paused_during_planning_and_restored() -> None:
+    import gc
+
+    seen: list[bool] = []
+
+    def observing(world: World, node: ProxyNode) -> Snapshot:
+        seen.append(gc.isenabled())
+        return fake_translate(world, node)
+
+    assert gc.isenabled()
+    plan_push(ONE, [("1", ORDER)], {}, observing)
+    assert seen == [False] and gc.isenabled()
+    gc.disable()
+    try:
+        plan_push(ONE, [("1", ORDER)], {}, observing)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -7,7 +7,10 @@ Proxies with identical nodes (same name, namespace, labels...) share one transla
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import contextlib
+import gc
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TypeVar
 
 import msgspec
@@ -16,6 +19,35 @@ from tether.core.identity import ProxyNode
 from tether.core.schema.snapshot import Snapshot
 
 W = TypeVar("W")
+
+_gc_lock = threading.Lock()
+_gc_pauses = 0
+_paused_state: list[bool] = []  # whether gc was enabled when the outermost pause began
+
+
+@contextlib.contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector (process-wide) while the block runs.
+
+    Translating for many proxies builds many large, acyclic snapshots; with the collector
+    running, repeated full scans of them cost more than the translations (measured 2-3x
+    for 200 nodes of a 1,000 x 1,000 world). Nested and concurrent pauses are counted.
+    """
+    global _gc_pauses
+    with _gc_lock:
+        if _gc_pauses == 0:
+            was_enabled = gc.isenabled()
+            gc.disable()
+            _paused_state.append(was_enabled)
+        _gc_pauses += 1
+    try:
+        yield
+    finally:
+        with _gc_lock:
+            _gc_pauses -= 1
+            if _gc_pauses == 0 and _paused_state.pop():
+                gc.enable()
+
 
 _node_key = msgspec.json.Encoder(order="deterministic").encode
 
@@ -39,6 +71,16 @@ def plan_push(
     from ``current[id]`` (missing means never given one). ``failures`` maps the ids whose
     translation raised to the error; those proxies are not in ``to_send``.
     """
+    with paused_gc():
+        return _plan(world, proxies, current, translate)
+
+
+def _plan(
+    world: W,
+    proxies: Iterable[tuple[str, ProxyNode]],
+    current: Mapping[str, str],
+    translate: Callable[[W, ProxyNode], Snapshot],
+) -> tuple[dict[str, Snapshot], dict[str, TranslationFailed]]:
     cache: dict[bytes, Snapshot | TranslationFailed] = {}
     to_send: dict[str, Snapshot] = {}
     failures: dict[str, TranslationFailed] = {}
