@@ -134,7 +134,7 @@ def missing_policies(chain: str, dump: dict[str, Any]) -> list[str]:
     route = routes[0] if routes else {}
     clusters = [c for c in snapshot.get("clusters", []) if c.get("subset")]
     present = {
-        "retry": "retry" in route and route.get("timeout_ms") == 5000,
+        "retry": "5xx" in route.get("retry", {}).get("retry_on", ()) and route.get("timeout_ms") == 5000,
         "split": len(route.get("clusters", [])) == 2,
         "pool": bool(clusters) and all("connection_pool" in c for c in clusters),
         "outlier": bool(clusters) and all("outlier_detection" in c for c in clusters),
