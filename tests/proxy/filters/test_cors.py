@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from tether.core.schema.snapshot import CorsPolicy, StringMatch
+from tether.proxy.errors import UpstreamConnectFailure
 from tether.proxy.exchange import Exchange, Response
 from tether.proxy.filters.cors import CompiledCors, Cors
 from tether.testing.routed import route, routed, table
@@ -99,3 +100,14 @@ async def test_cache_is_dropped_on_snapshot() -> None:
     assert cors.compiled(POLICY) is first
     cors.on_snapshot()
     assert cors.compiled(POLICY) is not first
+
+
+async def test_local_error_answers_get_the_allow_headers_too() -> None:
+    async def refused(ex: Exchange) -> Response:
+        raise UpstreamConnectFailure()
+
+    ex = routed(table([route(cors=POLICY)]), b"GET", b"/", [(b"origin", b"https://shop.example")])
+    response = await Cors().wrap(refused)(ex)
+    assert response.status == 503
+    assert ex.response_flags == "UF"
+    assert response.headers.get(b"access-control-allow-origin") == b"https://shop.example"

@@ -4,7 +4,8 @@ A preflight (``OPTIONS`` with ``Origin`` and ``Access-Control-Request-Method``) 
 allowed origin is answered here with 200 and the policy's allow headers; from any other
 origin it goes on to the upstream untouched. Any other request from an allowed origin
 gets ``Access-Control-Allow-Origin`` (and ``-Credentials``, ``-Expose-Headers`` when the
-policy sets them) on its response; from an origin that is not allowed, nothing is added.
+policy sets them) on its response, local error answers included; from an origin that is
+not allowed, nothing is added.
 An allow-origin entry ``exact: "*"`` allows every origin.
 """
 
@@ -13,7 +14,9 @@ from __future__ import annotations
 from tether.core.schema.snapshot import CorsPolicy
 from tether.proxy.chain import Filter, Handler
 from tether.proxy.codec.http1 import Headers
+from tether.proxy.errors import ProxyError
 from tether.proxy.exchange import Exchange, Response
+from tether.proxy.rescue import error_response
 from tether.proxy.routing import Predicate, string_predicate
 
 ALLOW_ORIGIN = b"access-control-allow-origin"
@@ -104,7 +107,11 @@ class Cors(Filter):
                 return await next_handler(ex)
             if is_preflight(ex):
                 return compiled.preflight_response(origin)
-            response = await next_handler(ex)
+            try:
+                response = await next_handler(ex)
+            except ProxyError as error:
+                # A local error answer (503 UF, 429 RL...) must be readable by the page too.
+                response = error_response(ex, error)
             compiled.decorate(response.headers, origin)
             return response
 
