@@ -18,7 +18,17 @@ from tether.control.model import parse_documents, parse_paths
 from tether.control.translate import translate
 from tether.control.world import Workload, World
 from tether.core.identity import ProxyNode
-from tether.core.schema.snapshot import Snapshot, content_version, decode, encode
+from tether.core.schema.snapshot import (
+    ConnectionPool,
+    OutlierDetection,
+    RateLimit,
+    RetryBudget,
+    RetryPolicy,
+    Snapshot,
+    content_version,
+    decode,
+    encode,
+)
 
 GOLDEN = Path(__file__).parent.parent / "golden"
 CASES = sorted(p.name for p in GOLDEN.iterdir() if (p / "case.yaml").exists())
@@ -164,3 +174,57 @@ def test_every_route_names_an_existing_cluster() -> None:
                     assert bool(route.clusters) != answers
                     assert all(c.cluster in names for c in route.clusters)
                     assert all(m.cluster in names for m in route.mirrors)
+
+
+def test_book_chapter4_listings_translate_to_their_settings() -> None:
+    world, _ = load_case("book-chapter4")
+    book_retry = RetryPolicy(attempts=20, per_try_timeout_ms=5000, retry_on=("connect-failure", "5xx"),
+                             retriable_status_codes=())
+    snap = translate(world, ProxyNode(name="shipping", labels={"version": "1.0"}))
+    order = _clusters(snap)["outbound|80||order.default.svc.cluster.local"]
+    assert order.connection_pool == ConnectionPool(max_connections=1, http1_max_pending_requests=1,
+                                                   http2_max_requests=1)
+    assert order.outlier_detection == OutlierDetection(consecutive_5xx=1, interval_ms=60_000,
+                                                       base_ejection_time_ms=600_000, max_ejection_percent=100.0)
+    assert order.lb_policy == "LEAST_REQUEST" and order.retry_budget is None and order.rate_limit is None
+    (route,) = next(vh for vh in snap.virtual_hosts if vh.name.startswith("order.")).routes
+    assert (route.retry, route.timeout_ms) == (book_retry, 10_000)
+    (shipping_route,) = next(vh for vh in snap.virtual_hosts if vh.name.startswith("shipping.")).routes
+    assert shipping_route.retry == RetryPolicy()  # no VirtualService: Istio's default policy
+    gw = translate(world, ProxyNode(name="ingressgateway", kind="gateway"))
+    (host,) = gw.gateway_hosts
+    (ingress,) = host.routes
+    assert (ingress.retry, ingress.timeout_ms, ingress.prefix_rewrite) == (book_retry, 10_000, "/")
+
+
+def test_resilience_case_policies() -> None:
+    world, _ = load_case("resilience")
+    snap = translate(world, ProxyNode(name="client"))
+    routes = {r.name: r for r in next(vh for vh in snap.virtual_hosts if vh.name.startswith("order.")).routes}
+    assert list(routes) == ["legacy", "health", "checkout", "once", "old-style", "order.5"]
+    assert routes["legacy"].clusters == () and routes["legacy"].retry is None
+    assert routes["health"].direct_response is not None and routes["health"].direct_response.body == "ok"
+    assert routes["once"].retry is None and routes["old-style"].retry == RetryPolicy()
+    assert routes["checkout"].rate_limit == RateLimit(max_tokens=10, tokens_per_fill=10, fill_interval_ms=60_000)
+    assert routes["order.5"].rate_limit == RateLimit(max_tokens=2, tokens_per_fill=1, fill_interval_ms=3_600_000)
+    assert routes["once"].rate_limit is None
+    clusters = _clusters(snap)
+    # a mirror to a host nobody defines still names a cluster of the snapshot (with no endpoints)
+    assert clusters["outbound|80||audit.default.svc.cluster.local"].endpoints == ()
+    limit = RateLimit(max_tokens=20, tokens_per_fill=100)
+    for name in ("outbound|80||order.default.svc.cluster.local", "outbound|80|v1|order.default.svc.cluster.local",
+                 "outbound|80|v2|order.default.svc.cluster.local"):
+        assert clusters[name].rate_limit == limit
+        assert clusters[name].retry_budget == RetryBudget(percent=10.0, min_retry_concurrency=5)
+    assert clusters["outbound|80||client.default.svc.cluster.local"].rate_limit is None
+    v1, v2 = clusters["outbound|80|v1|order.default.svc.cluster.local"], clusters[
+        "outbound|80|v2|order.default.svc.cluster.local"]
+    assert v1.consistent_hash is not None and v1.consistent_hash.header == "x-user"
+    assert v2.lb_policy == "RANDOM" and v2.connection_pool == ConnectionPool(http2_max_requests=5)
+    assert v2.outlier_detection == OutlierDetection(consecutive_5xx=1)
+    gw = translate(world, ProxyNode(name="ingressgateway", kind="gateway"))
+    (host,) = gw.gateway_hosts
+    orders, root = host.routes
+    assert orders.rate_limit == RateLimit(max_tokens=5, tokens_per_fill=5)
+    assert orders.fault is not None and (orders.fault.abort_status, orders.fault.delay_ms) == (500, None)
+    assert root.redirect is not None and (root.redirect.scheme, root.redirect.port) == ("https", 443)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+import msgspec
 
 from tether.control.model import destination_rule as dr
 from tether.core.schema.snapshot import ConnectionPool, ConsistentHash, OutlierDetection, RetryBudget
@@ -88,14 +91,20 @@ def _outlier(od: dr.OutlierDetection | None) -> OutlierDetection | None:
         return None
     # The deprecated consecutiveErrors (the book's listing) counts 5xx, as the book describes.
     five = od.consecutive_5xx_errors if od.consecutive_5xx_errors is not None else od.consecutive_errors
-    return OutlierDetection(
-        consecutive_5xx=(five or None) if five is not None else 5,
-        consecutive_gateway_errors=od.consecutive_gateway_errors or None,
-        interval_ms=od.interval.ms if od.interval is not None else 10_000,
-        base_ejection_time_ms=od.base_ejection_time.ms if od.base_ejection_time is not None else 30_000,
-        max_ejection_percent=float(od.max_ejection_percent) if od.max_ejection_percent is not None else 10.0,
-        min_health_percent=float(od.min_health_percent) if od.min_health_percent is not None else 0.0,
-    )
+    fields: dict[str, Any] = {}  # only what is set: Istio's defaults are the schema's
+    if five is not None:
+        fields["consecutive_5xx"] = five or None
+    if od.consecutive_gateway_errors:
+        fields["consecutive_gateway_errors"] = od.consecutive_gateway_errors
+    if od.interval is not None:
+        fields["interval_ms"] = od.interval.ms
+    if od.base_ejection_time is not None:
+        fields["base_ejection_time_ms"] = od.base_ejection_time.ms
+    if od.max_ejection_percent is not None:
+        fields["max_ejection_percent"] = float(od.max_ejection_percent)
+    if od.min_health_percent is not None:
+        fields["min_health_percent"] = float(od.min_health_percent)
+    return msgspec.convert(fields, OutlierDetection)
 
 
 def _budget(*policies: dr.TrafficPolicy | None) -> RetryBudget | None:

@@ -5,6 +5,9 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable
+from typing import Any
+
+import msgspec
 
 from tether.control.model import virtual_service as vs
 from tether.control.model.values import Percent
@@ -72,12 +75,13 @@ def fault_policy(f: vs.HTTPFaultInjection | None) -> FaultPolicy | None:
     status = f.abort.http_status if f.abort is not None else None
     if delay is None and status is None:
         return None
-    return FaultPolicy(
-        delay_ms=delay.ms if delay is not None else None,
-        delay_percent=_percent(f.delay.percentage, f.delay.percent) if f.delay is not None else 100.0,
-        abort_status=status,
-        abort_percent=_percent(f.abort.percentage, None) if f.abort is not None else 100.0,
-    )
+    # Only what the resource sets is passed: the schema's defaults stay out of the snapshot.
+    fields: dict[str, Any] = {}
+    if delay is not None and f.delay is not None:
+        fields.update(delay_ms=delay.ms, delay_percent=_percent(f.delay.percentage, f.delay.percent))
+    if status is not None and f.abort is not None:
+        fields.update(abort_status=status, abort_percent=_percent(f.abort.percentage, None))
+    return msgspec.convert(fields, FaultPolicy)
 
 
 def header_ops(h: vs.HeaderOperations | None) -> HeaderOps | None:
