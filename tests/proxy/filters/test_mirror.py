@@ -182,8 +182,10 @@ async def test_unfinished_body_skips_the_copy() -> None:
     flt = Mirror(lambda: tbl, random.Random(1), sender, tasks)
     body = Body(100, False)
     body.feed(b"x" * 10)
-    await compose([flt], real)[0](routed(tbl, b"POST", b"/", body=body))
+    ex = routed(tbl, b"POST", b"/", body=body)
+    await compose([flt], real)[0](ex)
     assert (flt.stats.skipped_body, flt.stats.sent) == (1, 0)
+    assert ex.extra is not None and "64 KiB" in ex.extra["mirror_skipped"]
     assert sender.copies == []
     await tasks.close()
 

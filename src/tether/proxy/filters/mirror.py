@@ -143,6 +143,9 @@ class Mirror(Filter):
         data = buffered_copy(ex)
         if data is None:
             self.stats.skipped_body += len(clusters)
+            if ex.extra is None:
+                ex.extra = {}
+            ex.extra["mirror_skipped"] = "request body not complete or over 64 KiB"
             return
         timeout = route.spec.timeout_ms / 1000.0 if route.spec.timeout_ms else self.timeout_s
         for cluster in clusters:
