@@ -11,6 +11,7 @@ from tether.control.translate import translate
 from tether.control.translate.smi import percentages
 from tether.control.world import Workload, World
 from tether.core.identity import ProxyNode
+from tether.core.schema.snapshot import RetryPolicy
 
 GOLDEN = Path(__file__).parent.parent / "golden" / "smi-gamma" / "resources"
 WORKLOADS = tuple(Workload(ProxyNode(name=n), f"10.0.0.{i}", 15006) for i, n in enumerate(
@@ -75,3 +76,24 @@ def test_traffic_split_with_matches_keeps_a_default_route() -> None:
     assert [(c.cluster, c.weight) for c in website.routes[0].clusters] == [
         ("outbound|80||website-v1.default.svc.cluster.local", 75),
         ("outbound|80||website-v2.default.svc.cluster.local", 25)]
+
+
+def _rule_retry(rule: str) -> RetryPolicy | None:
+    text = ("apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\nmetadata: {name: r}\n"
+            f"spec:\n  parentRefs: [{{kind: Service, name: reviews}}]\n  rules: [{rule}]\n")
+    world = World(parse_documents(text, "r.yaml").resources, WORKLOADS)
+    snap = translate(world, ProxyNode(name="client"))
+    (route,) = {v.name: v for v in snap.virtual_hosts}["reviews.default.svc.cluster.local:80"].routes
+    return route.retry
+
+
+def test_http_route_retries() -> None:
+    backend = "backendRefs: [{name: reviews, port: 80}]"
+    assert _rule_retry(f"{{{backend}}}") == RetryPolicy()
+    assert _rule_retry(f"{{{backend}, timeouts: {{backendRequest: 2s}}}}") == RetryPolicy(per_try_timeout_ms=2000)
+    assert _rule_retry(f"{{{backend}, retry: {{attempts: 0}}}}") is None
+    assert _rule_retry(f"{{{backend}, retry: {{}}}}") == RetryPolicy(
+        retry_on=("connect-failure", "refused-stream", "reset"), retriable_status_codes=())
+    assert _rule_retry(f"{{{backend}, retry: {{attempts: 4, codes: [503, 503, 500], backoff: 10ms}}}}") == RetryPolicy(
+        attempts=4, retry_on=("connect-failure", "refused-stream", "reset", "retriable-status-codes"),
+        retriable_status_codes=(503, 500), backoff_base_ms=10, backoff_max_ms=100)
