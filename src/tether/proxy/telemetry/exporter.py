@@ -2,7 +2,8 @@
 
 The hook only appends to a bounded queue. This task takes up to ``batch`` spans at a
 time, encodes them and POSTs them with a deadline; a failed batch is dropped and
-counted, never retried, so a dead collector costs neither latency nor memory.
+counted, never retried, and the next attempt waits longer (up to ``max_backoff``),
+so a dead collector costs neither latency nor memory.
 """
 
 from __future__ import annotations
@@ -104,6 +105,7 @@ class Exporter:
         batch: int = 512,
         interval: float = 1.0,
         timeout: float = 2.0,
+        max_backoff: float = 30.0,
     ) -> None:
         self.name = name
         self.host, self.port, self.path = parse_url(url, default_path)
@@ -112,6 +114,8 @@ class Exporter:
         self.batch = batch
         self.interval = interval
         self.timeout = timeout
+        self.max_backoff = max_backoff
+        self.backoff = 0.0
         self.sent = 0
         self.failed = 0
         self._last_warning = float("-inf")
@@ -123,11 +127,18 @@ class Exporter:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.queue.ready.wait(), self.interval)
             spans = self.queue.take(self.batch)
-            if spans:
-                await self.export(spans)
+            if not spans:
+                continue
+            if await self.export(spans):
+                self.backoff = 0.0
                 if len(self.queue) < self.batch:
                     # Let a few more spans gather so batches are not one span each.
                     await asyncio.sleep(min(self.interval, 0.2))
+            else:
+                # A dead collector must not cost the proxy a connection attempt per batch:
+                # wait longer after each failure; meanwhile the queue fills and drops.
+                self.backoff = min(self.max_backoff, max(self.interval, self.backoff * 2))
+                await asyncio.sleep(self.backoff)
 
     async def export(self, spans: list[SpanRecord]) -> bool:
         """Send one batch; return True when the collector accepted it (2xx)."""

@@ -21,7 +21,7 @@ class TelemetryOptions:
     zipkin_url: str | None = None
     control_url: str | None = None
     push_interval: float = 2.0
-    queue_size: int = 2048
+    queue_size: int = 1024
 
 
 @dataclass
