@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from tether.core.schema.snapshot import DirectResponse, Redirect
+from tether.core.schema.snapshot import DirectResponse, HeaderOps, Redirect
 from tether.proxy.exchange import Exchange, Response
 from tether.proxy.filters.direct_response import DirectResponseFilter, redirect_location
 from tether.testing.routed import route, routed, table
@@ -70,3 +70,11 @@ async def test_direct_response_without_body() -> None:
 async def test_ordinary_route_passes_through() -> None:
     response = await DirectResponseFilter().wrap(_upstream)(routed(table([route()])))
     assert response.body == b"from upstream"
+
+
+async def test_route_response_header_ops_apply_to_answers() -> None:
+    ops = HeaderOps(set={"cache-control": "no-store"}, remove=("content-type",))
+    tbl = table([route(clusters=(), direct_response=DirectResponse(status=200, body="hi"), response_headers=ops)])
+    response = await DirectResponseFilter().wrap(_unreachable)(routed(tbl))
+    assert response.headers.get(b"cache-control") == b"no-store"
+    assert response.headers.get(b"content-type") is None

@@ -5,7 +5,7 @@ A redirect answers with its status (301 unless ``redirectCode`` says otherwise) 
 replaces the whole path (the request's query string stays unless the new uri carries its
 own), ``authority`` the host, ``port`` the port, ``scheme`` the scheme. A direct response
 answers with its status and body. Neither reaches an upstream, so nothing below this
-layer runs for them.
+layer runs for them; the route's response header ops still apply, as in Envoy.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from tether.core.schema.snapshot import DirectResponse, Redirect
 from tether.proxy.chain import Filter, Handler
 from tether.proxy.codec.http1 import Headers
 from tether.proxy.exchange import Exchange, Response
+from tether.proxy.filters.header_ops import CompiledOps
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -78,12 +79,16 @@ class DirectResponseFilter(Filter):
     def wrap(self, next_handler: Handler) -> Handler:
         async def answer(ex: Exchange) -> Response:
             route = ex.route
-            if route is not None:
-                spec = route.spec
-                if spec.redirect is not None:
-                    return redirect_response(spec.redirect, ex)
-                if spec.direct_response is not None:
-                    return direct_response(spec.direct_response)
-            return await next_handler(ex)
+            if route is None or (route.spec.redirect is None and route.spec.direct_response is None):
+                return await next_handler(ex)
+            spec = route.spec
+            if spec.redirect is not None:
+                response = redirect_response(spec.redirect, ex)
+            else:
+                assert spec.direct_response is not None
+                response = direct_response(spec.direct_response)
+            if spec.response_headers is not None:
+                CompiledOps(spec.response_headers).apply(response.headers)
+            return response
 
         return answer
