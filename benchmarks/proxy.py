@@ -12,6 +12,7 @@ import datetime
 import functools
 import http.client
 import json
+import os
 import shlex
 import shutil
 import subprocess
@@ -66,6 +67,10 @@ class Bench:
                            shutil.which("py-spy"))
         self.upstream_kind = "nginx" if shutil.which("nginx") else "python tether.testing.upstream"
         self.notes: list[str] = []
+        busy = os.getloadavg()[0]
+        if busy > 1.0:  # wrk, upstream and proxy alone keep the load below ~1 on 2 CPUs
+            self.notes.append(f"the machine was busy when this run began (load average {busy:.1f} "
+                              "over 1 min): other processes shared the CPUs, rerun when idle")
 
     def launch(self, stack: ExitStack, name: str, argv: list[str],
                cpu: int) -> tuple[subprocess.Popen[bytes], Path]:
