@@ -14,6 +14,8 @@ import hashlib
 
 import msgspec
 
+from tether.core.schema.security import AuthzConfig, RequestAuthnConfig
+
 
 class Struct(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):
     """Base of every snapshot type: frozen, keyword-only, compact on the wire."""
@@ -242,6 +244,9 @@ class Snapshot(Struct, frozen=True):
     virtual_hosts: tuple[VirtualHost, ...] = ()
     clusters: tuple[Cluster, ...] = ()
     gateway_hosts: tuple[VirtualHost, ...] = ()
+    # Inbound request security (docs/security.md); None: no policy selects this workload.
+    authz: AuthzConfig | None = None
+    request_authn: RequestAuthnConfig | None = None
 
 
 _encoder = msgspec.json.Encoder(order="deterministic")
