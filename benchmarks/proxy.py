@@ -61,6 +61,8 @@ class Bench:
     def __init__(self, args: argparse.Namespace, tmp: Path) -> None:
         self.args, self.tmp = args, tmp
         self.pin = procs.can_pin()
+        if self.pin:  # the harness's own RSS sampling must not steal the proxy's CPU
+            os.sched_setaffinity(0, {LOAD_CPU})
         bindir = Path(sys.executable).parent
         self.envoy = next((str(p) for p in [bindir / "envoy"] if p.exists()), shutil.which("envoy"))
         self.py_spy = next((str(p) for p in [bindir / "py-spy"] if p.exists()),
