@@ -241,7 +241,11 @@ async def test_watch_syncs_and_pushes_only_to_affected_proxies(h: Harness) -> No
     await asyncio.sleep(0.1)
     assert (len(order.snapshots), len(shipping.snapshots), order.version) == before
     # The book's retry VirtualService changes the routes of every sidecar that can call order.
+    desired_before = {r.node.name: r.desired_version for r in h.records()}
     await h.call(client.apply, [("retry.yaml", BOOK_VS)])
+    # When apply answers, the desired versions already reflect it: "SYNCED" from now on
+    # means "runs the new configuration".
+    assert all(r.desired_version != desired_before[r.node.name] for r in h.records())
     await eventually(lambda: has_timeout(order) and has_timeout(shipping))
     await eventually(synced)
     routes = [r for vh in order.snapshots[-1].virtual_hosts for r in vh.routes]

@@ -162,6 +162,7 @@ async def apply(plane: ControlPlane, request: Request, m: re.Match[str]) -> Resp
         revision = plane.store.revision
     else:
         result = plane.apply(resources)
+        await plane.hub.flush()
         outcomes = [c.outcome for c in result.changes]
         revision = result.revision
     results = [
@@ -191,6 +192,7 @@ async def delete(plane: ControlPlane, request: Request, m: re.Match[str]) -> Res
     else:
         raise HttpError(400, 'expected {"keys": [[KIND, NAMESPACE, NAME], ...]} or {"files": ...}')
     result = plane.delete(keys)
+    await plane.hub.flush()
     results = [
         {"kind": c.kind, "namespace": c.namespace, "name": c.name,
          "qualified": info_for(c.kind).qualified, "outcome": c.outcome}

@@ -55,6 +55,7 @@ class PushHub:
         self.desired: dict[str, Snapshot] = {}
         self._wake: dict[str, asyncio.Event] = {}
         self._dirty = asyncio.Event()
+        self._lock = asyncio.Lock()
         self._tasks = TaskGroup("push")
         self.recomputations = 0
 
@@ -92,11 +93,19 @@ class PushHub:
         The event loop keeps serving (keep-alives, ACKs, API reads) meanwhile; the results
         are published on the loop. Returns the ids of the proxies woken.
         """
-        world, proxies, current = self._inputs()
-        if len(proxies) < THREAD_ABOVE:
-            return self._publish(*plan_push(world, proxies, current, self._translate))
-        planned = await asyncio.to_thread(plan_push, world, proxies, current, self._translate)
-        return self._publish(*planned)
+        async with self._lock:  # one at a time: an older result must not overwrite a newer one
+            world, proxies, current = self._inputs()
+            if len(proxies) < THREAD_ABOVE:
+                return self._publish(*plan_push(world, proxies, current, self._translate))
+            planned = await asyncio.to_thread(plan_push, world, proxies, current, self._translate)
+            return self._publish(*planned)
+
+    async def flush(self) -> None:
+        """Recompute now if something changed, so desired versions (and proxy-status) reflect
+        it when this returns; the API calls it before answering an apply or delete."""
+        if self._dirty.is_set():
+            self._dirty.clear()
+            await self.recompute_async()
 
     def _inputs(self) -> tuple[Any, list[tuple[str, ProxyNode]], dict[str, str]]:
         self.recomputations += 1
@@ -129,6 +138,8 @@ class PushHub:
         while True:
             await self._dirty.wait()
             await asyncio.sleep(self.debounce)
+            if not self._dirty.is_set():
+                continue  # flushed meanwhile
             self._dirty.clear()
             await self.recompute_async()
 
