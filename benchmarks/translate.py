@@ -3,9 +3,10 @@
     .venv/bin/python benchmarks/translate.py [--workloads 1000] [--resources 1000] [--repeat 5]
 
 The world: ``--workloads`` proxies spread over services of 5 instances (versions v1..v5);
-``--resources`` split into one VirtualService (header match + weighted subsets + timeout) and
-one DestinationRule (subsets per version) per service, and ServiceEntries (DNS, one host each)
-for the rest. Prints the time to build the World and to translate for one node (best of
+``--resources`` split into one VirtualService (header match + weighted subsets + timeout,
+retries, a fault) and one DestinationRule (subsets per version, connection pool, outlier
+detection, a rate-limit annotation) per service, and ServiceEntries (DNS, one host each) for
+the rest. Prints the time to build the World and to translate for one node (best of
 ``--repeat``), plus the snapshot size. The target is translate < 1 s for 1,000 x 1,000.
 """
 
@@ -23,8 +24,9 @@ from tether.core.schema.snapshot import encode
 INSTANCES = 5
 
 
-def _doc(i: int, kind: str, spec: str) -> str:
-    return f"apiVersion: networking.istio.io/v1\nkind: {kind}\nmetadata: {{name: r{i}}}\nspec: {spec}\n---\n"
+def _doc(i: int, kind: str, spec: str, annotations: str = "{}") -> str:
+    return (f"apiVersion: networking.istio.io/v1\nkind: {kind}\n"
+            f"metadata: {{name: r{i}, annotations: {annotations}}}\nspec: {spec}\n---\n")
 
 
 def build_world(n_workloads: int, n_resources: int) -> tuple[World, float]:
@@ -42,13 +44,17 @@ def build_world(n_workloads: int, n_resources: int) -> tuple[World, float]:
             docs.append(_doc(i, "VirtualService", (
                 f"{{hosts: [svc{s}], http: [{{match: [{{headers: {{x-canary: {{exact: 'yes'}}}}}}], "
                 f"route: [{{destination: {{host: svc{s}, subset: v2}}}}]}}, "
-                f"{{timeout: 3s, route: [{{destination: {{host: svc{s}, subset: v1}}, weight: 90}}, "
+                f"{{timeout: 3s, retries: {{attempts: 3, perTryTimeout: 1s, retryOn: '5xx,503'}}, "
+                f"fault: {{delay: {{fixedDelay: 5ms, percentage: {{value: 1}}}}}}, "
+                f"route: [{{destination: {{host: svc{s}, subset: v1}}, weight: 90}}, "
                 f"{{destination: {{host: svc{s}, subset: v2}}, weight: 10}}]}}]}}")))
         elif s < services:
             subsets = ", ".join(f"{{name: v{v}, labels: {{version: v{v}}}}}" for v in range(1, INSTANCES + 1))
             docs.append(_doc(i, "DestinationRule", (
-                f"{{host: svc{s}, trafficPolicy: {{loadBalancer: {{simple: LEAST_REQUEST}}}}, "
-                f"subsets: [{subsets}]}}")))
+                f"{{host: svc{s}, trafficPolicy: {{loadBalancer: {{simple: LEAST_REQUEST}}, "
+                f"connectionPool: {{tcp: {{maxConnections: 100}}, http: {{http1MaxPendingRequests: 10}}}}, "
+                f"outlierDetection: {{consecutive5xxErrors: 5, interval: 10s}}}}, "
+                f"subsets: [{subsets}]}}"), annotations="{ratelimit.tether.dev/limit: '100/s'}"))
         else:
             docs.append(_doc(i, "ServiceEntry", (
                 f"{{hosts: [ext{i}.example.com], ports: [{{number: 443, name: tls}}], resolution: DNS}}")))
