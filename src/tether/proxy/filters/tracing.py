@@ -14,6 +14,10 @@ from tether.proxy.chain import Filter
 from tether.proxy.codec.http1 import Headers
 from tether.proxy.exchange import Exchange
 
+TRACE_FIELDS = frozenset(
+    {b"traceparent", b"b3", b"x-b3-traceid", b"x-b3-spanid", b"x-b3-sampled", b"x-b3-parentspanid", b"x-b3-flags"}
+)
+
 
 def _hex(rng: random.Random, bits: int) -> str:
     return f"{rng.getrandbits(bits):0{bits // 4}x}"
@@ -79,10 +83,14 @@ class Tracing(Filter):
             sampled = "1" if self.rng.random() < self.sample_rate else "0"
         ex.trace_id = trace_id
         ex.span_id = span_id
-        headers.put(b"traceparent", f"00-{trace_id}-{span_id}-0{sampled}".encode())
-        headers.remove(b"b3")
-        headers.put(b"x-b3-traceid", trace_id.encode())
-        headers.put(b"x-b3-spanid", span_id.encode())
-        headers.put(b"x-b3-sampled", sampled.encode())
+        # One pass drops every incoming trace field; this hop's are appended after.
+        kept = [item for item in headers.items if item[0] not in TRACE_FIELDS]
+        kept += (
+            (b"traceparent", f"00-{trace_id}-{span_id}-0{sampled}".encode()),
+            (b"x-b3-traceid", trace_id.encode()),
+            (b"x-b3-spanid", span_id.encode()),
+            (b"x-b3-sampled", sampled.encode()),
+        )
         if parent is not None:
-            headers.put(b"x-b3-parentspanid", parent.encode())
+            kept.append((b"x-b3-parentspanid", parent.encode()))
+        headers.items = kept
