@@ -27,7 +27,7 @@ def test_outbound_order() -> None:
     names = [f.name for f in outbound_filters(context())]
     assert names == ["access_log", "metrics", "telemetry", "tracing", "rescue", "router",
                      "direct_response", "cors", "ratelimit", "fault", "header_ops", "mirror",
-                     "peer_metadata"]
+                     "timeout", "retry", "circuit_breaker", "peer_metadata"]
 
 
 def test_inbound_order() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tether.proxy.chain import Completion, Filter, Handler, compose
 from tether.proxy.filters.access_log import AccessLog
+from tether.proxy.filters.circuit_breaker import CircuitBreaker
 from tether.proxy.filters.cors import Cors
 from tether.proxy.filters.direct_response import DirectResponseFilter
 from tether.proxy.filters.fault import FaultInjection
@@ -12,7 +13,9 @@ from tether.proxy.filters.metrics import IstioMetrics
 from tether.proxy.filters.mirror import Mirror
 from tether.proxy.filters.peer_metadata import StampPeer
 from tether.proxy.filters.ratelimit import LocalRateLimit
+from tether.proxy.filters.retry import Retry
 from tether.proxy.filters.router import OutboundRouter
+from tether.proxy.filters.timeout import RouteTimeout
 from tether.proxy.filters.tracing import Tracing
 from tether.proxy.rescue import Rescue
 from tether.proxy.stack import StackContext
@@ -50,8 +53,11 @@ def outbound_filters(ctx: StackContext) -> list[Filter]:
         # breakers and go straight to the wire (stamped, so the shadow's sidecar knows the caller).
         Mirror(ctx.table, ctx.rng, compose([StampPeer(ctx.node)], forward)[0]),
         # timeout: one deadline over all attempts.
+        RouteTimeout(),
         # retry: each attempt below runs again, with a fresh body copy.
+        Retry(ctx.rng),
         # circuit_breaker: every attempt is admitted (or refused UO) on its own.
+        CircuitBreaker(),
         # Last before the wire: tells the destination sidecar who is calling.
         StampPeer(ctx.node),
     ]

@@ -1,0 +1,48 @@
+"""Circuit breaking: every attempt is admitted against its cluster's request limit, or refused.
+
+DestinationRule ``connectionPool.http.http2MaxRequests`` caps the requests a cluster has in
+flight (Envoy applies it to HTTP/1.1 too); one more is answered at once with 503 and flag
+``UO``, never queued. The connection limit and the pending queue (``maxConnections``,
+``http1MaxPendingRequests``) are enforced where connections are taken, in
+``upstream/pool.py``; both refuse with the same ``Overflow`` error. The count kept here is also
+what the retry budget is a share of.
+"""
+
+from __future__ import annotations
+
+from tether.proxy.chain import Filter, Handler
+from tether.proxy.exchange import Exchange, Response
+from tether.proxy.upstream.pool import Overflow
+
+__all__ = ["CircuitBreaker", "Overflow", "admits"]
+
+
+def admits(active: int, limit: int | None) -> bool:
+    """Return whether one more request fits when ``active`` are in flight under ``limit``."""
+    return limit is None or active < limit
+
+
+class CircuitBreaker(Filter):
+    """Counts each cluster's attempts in flight; raises Overflow (503 ``UO``) beyond the limit."""
+
+    name = "circuit_breaker"
+
+    def __init__(self) -> None:
+        self.overflows = 0
+
+    def wrap(self, next_handler: Handler) -> Handler:
+        async def admit(ex: Exchange) -> Response:
+            cluster = ex.cluster
+            if cluster is None:
+                return await next_handler(ex)
+            limit = cluster.max_requests
+            if limit is not None and cluster.active_requests >= limit:
+                self.overflows += 1
+                raise Overflow()
+            cluster.active_requests += 1
+            try:
+                return await next_handler(ex)
+            finally:
+                cluster.active_requests -= 1
+
+        return admit
