@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 # benchmarks/ is a directory of scripts, not an installed package: import its helpers by path.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+sys.path.append(str(Path(__file__).resolve().parents[2] / "benchmarks"))
 from peers import profile, render, report, wrk
 
 WRK_C50 = """\
