@@ -52,7 +52,7 @@ def build_span(ex: Exchange, node: ProxyNode, reporter: str, key: EdgeKey) -> Sp
     """Return the span of this hop: parented by the incoming context, with HTTP attributes."""
     path = _text(ex.path).split("?", 1)[0]
     name = f"{_text(ex.method)} {path}"[:MAX_NAME]
-    start_ns = int(ex.start_wall * 1e9)
+    start_ns = round(ex.start_wall * 1e6) * 1000  # microseconds: what a float of epoch seconds holds
     end_ns = start_ns + max(0, int((ex.end_mono - ex.start_mono) * 1e9))
     peer = key.destination_service if reporter == "source" else f"{key.source_workload}.{key.source_namespace}"
     extra = ex.extra or {}
