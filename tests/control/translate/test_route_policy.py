@@ -147,3 +147,14 @@ def test_destination_headers_ride_on_the_weighted_cluster() -> None:
     (a, b) = weighted_clusters(hr.route, "ns", 80, cluster_for)
     assert a.request_headers == HeaderOps(set={"x-v": "1"}) and b.request_headers is None
     assert (a.weight, b.weight) == (60, 40)
+
+
+def test_same_cluster_merges_only_with_the_same_header_ops() -> None:
+    hr = conv(vs.HTTPRoute, route=[{"destination": {"host": "a"}, "weight": 30},
+                                   {"destination": {"host": "a"}, "weight": 20},
+                                   {"destination": {"host": "a"}, "weight": 50,
+                                    "headers": {"response": {"add": {"x-half": "1"}}}}])
+    assert isinstance(hr, vs.HTTPRoute)
+    plain, tagged = weighted_clusters(hr.route, "ns", 80, cluster_for)
+    assert (plain.cluster, plain.weight, plain.response_headers) == ("outbound|80||a.ns", 50, None)
+    assert (tagged.weight, tagged.response_headers) == (50, HeaderOps(add={"x-half": "1"}))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 
+import msgspec
+
 from tether.control.model import virtual_service as vs
 from tether.control.translate.hosts import labels_match
 from tether.control.translate.ratelimit import route_rate_limit
@@ -100,20 +102,26 @@ def weights(dests: tuple[vs.HTTPRouteDestination, ...]) -> list[int]:
 def weighted_clusters(
     dests: tuple[vs.HTTPRouteDestination, ...], namespace: str, port: int, cluster_for: ClusterFor
 ) -> tuple[WeightedCluster, ...]:
-    """Return the destinations as weighted clusters (zero weights dropped unless all are zero)."""
+    """Return the destinations as weighted clusters (zero weights dropped unless all are zero).
+
+    Destinations naming the same cluster with the same header operations become one entry with
+    the summed weight; different header operations stay separate entries.
+    """
     pairs = list(zip(dests, weights(dests), strict=True))
     pairs = [(d, w) for d, w in pairs if w > 0] or pairs
-    merged: dict[str, WeightedCluster] = {}
+    merged: list[WeightedCluster] = []
     for d, w in pairs:
-        name = cluster_for(d.destination, namespace, port)
         headers = d.headers
-        request = header_ops(headers.request) if headers is not None else None
-        response = header_ops(headers.response) if headers is not None else None
-        if name in merged:
-            w += merged[name].weight
-        merged[name] = WeightedCluster(cluster=name, weight=w, request_headers=request,
-                                       response_headers=response)
-    return tuple(merged.values())
+        wc = WeightedCluster(
+            cluster=cluster_for(d.destination, namespace, port), weight=w,
+            request_headers=header_ops(headers.request) if headers is not None else None,
+            response_headers=header_ops(headers.response) if headers is not None else None)
+        same = next((i for i, m in enumerate(merged) if msgspec.structs.replace(m, weight=w) == wc), None)
+        if same is None:
+            merged.append(wc)
+        else:
+            merged[same] = msgspec.structs.replace(wc, weight=merged[same].weight + w)
+    return tuple(merged)
 
 
 def http_routes(
