@@ -12,6 +12,7 @@ seeded ``fail_ratio(0.5)``.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -192,8 +193,11 @@ def test_delay_injection_shows_as_latency(book: Book) -> None:
     book.apply("delay-injection.yaml (short)", short)
     try:
         book.converge(lambda: "fault" in book.order_route(), "delay")
+        began = time.monotonic()
         resp = book.via_mesh("/feed", request_id="book-delay-1")
+        waited_ms = (time.monotonic() - began) * 1000
         assert resp.status == 200, "a delayed request still succeeds"
+        assert waited_ms >= SHORT_DELAY_MS, "the caller waits at least the injected delay"
         entry = book.log_entry(book.shipping, "book-delay-1")
         assert "DI" in entry["response_flags"].split(","), entry
         assert entry["duration_ms"] >= SHORT_DELAY_MS, entry

@@ -252,6 +252,36 @@ def test_named_host_alone_refuses_other_hosts(shop: Shop) -> None:
     assert entry["response_flags"] == "NR"
 
 
+GATEWAY_FAULT = """\
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: order}
+spec:
+  hosts: ["*"]
+  gateways: [microservice-gateway]
+  http:
+  - match: [{uri: {prefix: /order}}]
+    rewrite: {uri: /}
+    fault: {abort: {httpStatus: 503, percentage: {value: 100}}}
+    route: [{destination: {host: order.default.svc.cluster.local, port: {number: 8080}}}]
+"""
+
+
+def test_route_policies_apply_at_the_gateway(shop: Shop) -> None:
+    # The same VirtualService name replaces the book's `order` route with one that aborts.
+    ingress = shop.ingress.split("---\n")
+    kept = [doc for doc in ingress if "name: order\n" not in doc]
+    gateway = shop.start("---\n".join([*kept, GATEWAY_FAULT]), name="faulty",
+                         extra=["--labels", "istio=ingressgateway"])
+    resp = http_request(gateway.outbound, "GET", "/order/x", [("Host", "localhost"), ("x-request-id", "gw-fi")])
+    assert resp.status == 503
+    (entry,) = gateway.log_entries(1, lambda e: e["x_request_id"] == "gw-fi")
+    assert "FI" in entry["response_flags"].split(","), entry
+    assert shop.order_app.requests == []
+    assert http_request(gateway.outbound, "GET", "/shipping/y", [("Host", "localhost")]).status == 200
+    assert gateway.metric("istio_requests_total", reporter="source", response_flags="FI") == 1
+
+
 def test_sigterm_drains_and_exits_zero(shop: Shop) -> None:
     gateway = shop.start(shop.ingress, name="short-lived", extra=["--labels", "istio=ingressgateway"])
     assert http_request(gateway.outbound, "GET", "/order/bye", [("Host", "x")]).status == 200
