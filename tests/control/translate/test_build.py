@@ -20,10 +20,12 @@ from tether.control.world import Workload, World
 from tether.core.identity import ProxyNode
 from tether.core.schema.snapshot import (
     ConnectionPool,
+    FaultPolicy,
     OutlierDetection,
     RateLimit,
     RetryBudget,
     RetryPolicy,
+    Route,
     Snapshot,
     content_version,
     decode,
@@ -228,3 +230,34 @@ def test_resilience_case_policies() -> None:
     assert orders.rate_limit == RateLimit(max_tokens=5, tokens_per_fill=5)
     assert orders.fault is not None and (orders.fault.abort_status, orders.fault.delay_ms) == (500, None)
     assert root.redirect is not None and (root.redirect.scheme, root.redirect.port) == ("https", 443)
+
+
+EXAMPLES = Path(__file__).parents[3] / "examples" / "book"
+
+
+def _book_world(*files: str) -> World:
+    workloads = tuple(Workload(ProxyNode(name=n, labels={"version": "1.0"}), "127.0.0.1", 21000 + i)
+                      for i, n in enumerate(["order", "shipping", "invoicing"], start=1))
+    gateway = Workload(ProxyNode(name="ingressgateway", kind="gateway"), "127.0.0.1", 21000)
+    return World(parse_paths([str(EXAMPLES / f) for f in files]).resources, (*workloads, gateway))
+
+
+def _order_route(world: World) -> Route:
+    snap = translate(world, ProxyNode(name="shipping", labels={"version": "1.0"}))
+    (route,) = next(vh for vh in snap.virtual_hosts if vh.name == "order.default.svc.cluster.local:80").routes
+    return route
+
+
+@pytest.mark.skipif(not EXAMPLES.is_dir(), reason="examples/book not in this checkout")
+def test_examples_book_scenario_files() -> None:
+    fault = _order_route(_book_world("fault-injection.yaml"))
+    assert fault.fault == FaultPolicy(abort_status=500, abort_percent=100.0) and fault.retry == RetryPolicy()
+    delay = _order_route(_book_world("delay-injection.yaml"))
+    assert delay.fault == FaultPolicy(delay_ms=7000, delay_percent=100.0)
+    world = _book_world("circuit-breaker-outlier-detection.yaml")
+    snap = translate(world, ProxyNode(name="shipping"))
+    order = _clusters(snap)["outbound|80||order.default.svc.cluster.local"]
+    assert order.connection_pool is None
+    assert order.outlier_detection == OutlierDetection(consecutive_5xx=1, interval_ms=60_000,
+                                                       base_ejection_time_ms=600_000, max_ejection_percent=100.0)
+    # retry.yaml (with the Gateway) is the book-chapter4 golden case
