@@ -9,6 +9,7 @@ import msgspec
 
 from tether.proxy.codec.http1 import Headers
 from tether.proxy.exchange import Exchange, Response
+from tether.proxy.feature_stats import render_feature_stats
 from tether.proxy.stats import Family, render_counters
 
 if TYPE_CHECKING:
@@ -62,6 +63,7 @@ class Admin:
     def prometheus(self) -> Response:
         lines: list[str] = list(self.runtime.request_series.render())
         lines += render_counters(REJECTED, ((f'{{code="{c}"}}', n) for c, n in sorted(self.runtime.rejected.items())))
+        lines += render_feature_stats(self.runtime.stacks)
         lines += render_counters(
             CONFIG_APPLIED, (('{result="ack"}', self.runtime.acks), ('{result="nack"}', self.runtime.nacks))
         )

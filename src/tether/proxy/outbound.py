@@ -44,14 +44,14 @@ def outbound_filters(ctx: StackContext) -> list[Filter]:
         # cors: preflights are answered here, before limits and faults count them.
         Cors(),
         # ratelimit: refuse (429 RL) before spending anything on the request.
-        LocalRateLimit(ctx.table),
+        LocalRateLimit(ctx.table, ctx.clock),
         # fault: injected aborts/delays stand in for the upstream, so they precede mirror.
         FaultInjection(ctx.rng),
         # header_ops: the mirror and every attempt carry the rewritten headers.
         HeaderOpsFilter(),
         # mirror: the shadow copy leaves once, not once per retry; copies skip retries and
         # breakers and go straight to the wire (stamped, so the shadow's sidecar knows the caller).
-        Mirror(ctx.table, ctx.rng, compose([StampPeer(ctx.node)], forward)[0]),
+        Mirror(ctx.table, ctx.rng, compose([StampPeer(ctx.node)], forward)[0], tasks=ctx.tasks),
         # timeout: one deadline over all attempts.
         RouteTimeout(),
         # retry: each attempt below runs again, with a fresh body copy.

@@ -78,10 +78,13 @@ class ProxyRuntime:
             request_series=self.request_series,
             trace_sample_rate=settings.trace_sample_rate,
             telemetry=self.telemetry,
+            clock=clock,
+            tasks=self.tasks,
         )
         out_filters, out_handler, out_complete = build_outbound(ctx)
         in_filters, in_handler, in_complete = build_inbound(ctx)
         self.filters: list[Filter] = [*out_filters, *in_filters]
+        self.stacks: dict[str, list[Filter]] = {"outbound": out_filters, "inbound": in_filters}
         ls = settings.listener
         self.outbound = Listener("outbound", "outbound", out_handler, clock, ls, out_complete, self._count_reject)
         self.inbound = Listener("inbound", "inbound", in_handler, clock, ls, in_complete, self._count_reject)

@@ -6,7 +6,9 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from tether.core.clock import SYSTEM_CLOCK, Clock
 from tether.core.identity import ProxyNode
+from tether.core.tasks import TaskGroup
 from tether.proxy.filters.access_log import AccessLogSink
 from tether.proxy.filters.metrics import RequestSeries
 from tether.proxy.routing import RoutingTable
@@ -26,3 +28,5 @@ class StackContext:
     request_series: RequestSeries
     trace_sample_rate: float = 0.01
     telemetry: TelemetrySink = field(default_factory=TelemetrySink)
+    clock: Clock = SYSTEM_CLOCK
+    tasks: TaskGroup = field(default_factory=lambda: TaskGroup("filters"))

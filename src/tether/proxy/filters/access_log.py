@@ -58,6 +58,13 @@ class _Timestamp:
         return f"{self.prefix}.{int((wall - second) * 1000):03d}Z"
 
 
+def _notes(extra: dict[str, object] | None) -> dict[str, object] | None:
+    """Return what features noted about the exchange (plain values only), or None."""
+    if not extra:
+        return None
+    return {k: v for k, v in extra.items() if isinstance(v, str | int | float | bool)} or None
+
+
 class AccessLog(Filter):
     """Writes the log line of every exchange once its response is finished."""
 
@@ -107,6 +114,7 @@ class AccessLog(Filter):
             "source_namespace": source[1],
             "destination_workload": destination[0],
             "destination_namespace": destination[1],
+            "notes": _notes(ex.extra),
         }
         extra = ex.extra
         if extra is not None and "retry_skipped" in extra:
