@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import msgspec
 import pytest
@@ -84,7 +84,8 @@ async def test_bad_requests(plane: tuple[ControlPlane, int], method: str, path: 
 
 async def test_tap_streams_matching_requests(plane: tuple[ControlPlane, int]) -> None:
     cp, port = plane
-    lines = stream_lines("127.0.0.1", port, "/v1/telemetry/tap?service=shipping&status=5xx", idle_timeout=5)
+    tap = stream_lines("127.0.0.1", port, "/v1/telemetry/tap?service=shipping&status=5xx", idle_timeout=5)
+    lines = cast(AsyncGenerator[bytes, None], tap)  # an async generator, typed as its iterator
     assert await anext(lines) == b""  # opened: the subscription exists now
     assert len(cp.telemetry.tap.subscribers) == 1
     await request_json("127.0.0.1", port, "POST", "/v1/telemetry/push",
@@ -94,7 +95,7 @@ async def test_tap_streams_matching_requests(plane: tuple[ControlPlane, int]) ->
         line = await anext(lines)
     got = msgspec.json.decode(line, type=RequestSummary)
     assert (got.path, got.status) == ("/bad", 503)
-    await lines.aclose()  # type: ignore[attr-defined]  # an async generator, typed as its iterator
+    await lines.aclose()
     for _ in range(100):
         if not cp.telemetry.tap.subscribers:
             break
