@@ -1,0 +1,1 @@
+"""Authorization: the pure decision engine behind ``tether.proxy.filters.authz``."""
