@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import http.client
 import json
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import Any, TypeVar
 from urllib.parse import quote, urlencode
 
@@ -138,7 +138,7 @@ class TelemetryClient:
         return self._typed(Trace, "/v1/telemetry/traces/" + quote(trace_id, safe=""))
 
     def tap(self, service: str | None = None, path: str | None = None, method: str | None = None,
-            status: str | None = None, idle_timeout: float = 30.0) -> Iterator[RequestSummary]:
+            status: str | None = None, idle_timeout: float = 30.0) -> Generator[RequestSummary, None, None]:
         """Yield matching request summaries as they arrive, until the caller stops iterating.
 
         Raises ControlUnreachable when the connection fails or goes silent for
