@@ -1,7 +1,8 @@
 """The control API: HTTP paths onto ``ControlPlane`` operations.
 
-Reads are open on loopback; ``apply`` and ``delete`` (and any request from a
-non-loopback peer) need ``Authorization: Bearer <admin token>``.
+Reads are open on loopback; ``apply`` and ``delete`` (and reads from a non-loopback
+peer) need ``Authorization: Bearer <admin token>``. The proxies' own endpoints
+(register, watch, ack) are open; join tokens are meant to guard them.
 """
 
 from __future__ import annotations
@@ -29,12 +30,14 @@ if TYPE_CHECKING:
     from tether.control.server import ControlPlane
 
 Route = Callable[["ControlPlane", Request, re.Match[str]], Awaitable[Response | StreamResponse]]
-_ROUTES: list[tuple[str, re.Pattern[str], Route, bool]] = []
+# access: "admin" (token always), "read" (token unless the peer is loopback), "proxy"
+# (the proxies' own endpoints: open; join tokens will guard them).
+_ROUTES: list[tuple[str, re.Pattern[str], Route, str]] = []
 
 
-def route(method: str, pattern: str, *, admin: bool = False) -> Callable[[Route], Route]:
+def route(method: str, pattern: str, *, access: str = "read") -> Callable[[Route], Route]:
     def add(func: Route) -> Route:
-        _ROUTES.append((method, re.compile(pattern + "$"), func, admin))
+        _ROUTES.append((method, re.compile(pattern + "$"), func, access))
         return func
 
     return add
@@ -45,14 +48,14 @@ def make_handler(plane: ControlPlane) -> Handler:
 
     async def handle(request: Request) -> Response | StreamResponse:
         allowed: list[str] = []
-        for method, pattern, func, admin in _ROUTES:
+        for method, pattern, func, access in _ROUTES:
             match = pattern.match(request.path)
             if match is None:
                 continue
             if method != request.method:
                 allowed.append(method)
                 continue
-            if admin or not _loopback(request.peer):
+            if access == "admin" or (access == "read" and not _loopback(request.peer)):
                 _require_token(plane, request)
             return await func(plane, request, match)
         if allowed:
@@ -150,7 +153,7 @@ async def get_resource(plane: ControlPlane, request: Request, m: re.Match[str]) 
     return ok(msgspec.to_builtins(obj))
 
 
-@route("POST", r"/v1/apply", admin=True)
+@route("POST", r"/v1/apply", access="admin")
 async def apply(plane: ControlPlane, request: Request, m: re.Match[str]) -> Response:
     resources, warnings = parse_files(_files(request))
     dry_run = bool(request.json().get("dry_run"))
@@ -177,7 +180,7 @@ async def apply(plane: ControlPlane, request: Request, m: re.Match[str]) -> Resp
     )
 
 
-@route("POST", r"/v1/delete", admin=True)
+@route("POST", r"/v1/delete", access="admin")
 async def delete(plane: ControlPlane, request: Request, m: re.Match[str]) -> Response:
     body = request.json()
     keys: list[Key] = []
@@ -236,7 +239,7 @@ class _Registration(msgspec.Struct, frozen=True):
     inbound: str
 
 
-@route("POST", r"/v1/proxies/register")
+@route("POST", r"/v1/proxies/register", access="proxy")
 async def register(plane: ControlPlane, request: Request, m: re.Match[str]) -> Response:
     try:
         reg = msgspec.json.decode(request.body, type=_Registration)
@@ -250,7 +253,7 @@ async def register(plane: ControlPlane, request: Request, m: re.Match[str]) -> R
     return ok({"id": proxy_id, "heartbeat_interval": plane.heartbeat_interval})
 
 
-@route("GET", r"/v1/proxies/([^/]+)/watch")
+@route("GET", r"/v1/proxies/([^/]+)/watch", access="proxy")
 async def watch(plane: ControlPlane, request: Request, m: re.Match[str]) -> StreamResponse:
     try:
         produce, on_close = plane.hub.open_stream(m[1], request.query.get("version", ""))
@@ -259,7 +262,7 @@ async def watch(plane: ControlPlane, request: Request, m: re.Match[str]) -> Stre
     return StreamResponse(produce, on_close=on_close)
 
 
-@route("POST", r"/v1/proxies/([^/]+)/ack")
+@route("POST", r"/v1/proxies/([^/]+)/ack", access="proxy")
 async def ack(plane: ControlPlane, request: Request, m: re.Match[str]) -> Response:
     body = request.json()
     if not isinstance(body, dict) or not isinstance(body.get("version"), str):
