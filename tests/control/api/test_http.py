@@ -117,3 +117,8 @@ async def test_close_ends_open_streams(server: HttpServer) -> None:
     rest = await asyncio.wait_for(reader.read(), 5)
     assert not rest.endswith(b"0\r\n\r\n")  # cut off, not a completed stream
     writer.close()
+
+
+async def test_oversized_headers_are_refused(server: HttpServer) -> None:
+    big = b"GET /echo HTTP/1.1\r\nHost: c\r\nX-Big: " + b"a" * 70000 + b"\r\n\r\n"
+    assert (await exchange(server.port, big)).startswith(b"HTTP/1.1 431")

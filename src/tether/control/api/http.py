@@ -24,11 +24,13 @@ from tether.core.tasks import TaskGroup
 
 log = logging.getLogger(__name__)
 
+MAX_HEAD = 64 * 1024
+
 REASONS = {
     200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request", 401: "Unauthorized",
     403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 409: "Conflict",
-    413: "Content Too Large", 422: "Unprocessable Content", 500: "Internal Server Error",
-    501: "Not Implemented", 503: "Service Unavailable",
+    413: "Content Too Large", 422: "Unprocessable Content", 431: "Request Header Fields Too Large",
+    500: "Internal Server Error", 501: "Not Implemented", 503: "Service Unavailable",
 }
 
 
@@ -110,16 +112,25 @@ class _Parser:
         self._headers: dict[str, str] = {}
         self._body: list[bytes] = []
         self._size = 0
+        self._head = 0
         self.parser = httptools.HttpRequestParser(self)
         self.max_body = 0
 
     def on_message_begin(self) -> None:
         self._url, self._headers, self._body, self._size = b"", {}, [], 0
+        self._head = 0
+
+    def _count(self, n: int) -> None:
+        self._head += n
+        if self._head > MAX_HEAD:
+            raise HttpError(431, f"request line and headers over {MAX_HEAD} bytes")
 
     def on_url(self, url: bytes) -> None:
+        self._count(len(url))
         self._url += url
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        self._count(len(name) + len(value) + 4)
         self._headers[name.decode("latin-1").lower()] = value.decode("latin-1")
 
     def on_body(self, body: bytes) -> None:
