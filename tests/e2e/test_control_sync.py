@@ -66,6 +66,9 @@ def test_apply_reaches_affected_proxies_only(mesh: Mesh, tmp_path: Path) -> None
         status = mesh.cli("proxy-status")
         assert status.returncode == 0
         assert [line.split()[2] for line in status.stdout.splitlines()[1:]] == ["SYNCED"] * 3
+        check = mesh.cli("check")
+        assert check.returncode == 0, check.stdout
+        assert "\u221a all proxies are synced (3/3)" in check.stdout
 
         # A VirtualService exported only to "default" must not wake the proxy in "finance".
         before = {n: mesh.version(n) for n in ("order", "shipping", "billing")}
