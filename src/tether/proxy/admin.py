@@ -77,6 +77,8 @@ class Admin:
         table = self.runtime.table
         clusters: Iterable[object] = []
         if table is not None:
+            for c in table.clusters.values():
+                c.refresh()  # ejections whose time is up show as returned even without traffic
             clusters = [
                 {
                     "name": c.name,
@@ -88,6 +90,7 @@ class Admin:
                             "labels": e.labels,
                             "healthy": e.healthy,
                             "ejected": e.ejected,
+                            "ejections": e.health.ejections,
                             "active_requests": e.active_requests,
                             "total_requests": e.total_requests,
                         }
