@@ -32,4 +32,5 @@ def test_outbound_order() -> None:
 
 def test_inbound_order() -> None:
     names = [f.name for f in inbound_filters(context())]
-    assert names == ["access_log", "metrics", "telemetry", "peer_metadata", "tracing", "rescue", "router"]
+    assert names == ["access_log", "metrics", "telemetry", "peer_metadata", "tracing", "rescue", "jwt", "authz",
+                     "router"]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from tether.proxy.chain import Completion, Filter, Handler, compose
 from tether.proxy.filters.access_log import AccessLog
+from tether.proxy.filters.authz import Authorization
+from tether.proxy.filters.jwt import JwtAuthn
 from tether.proxy.filters.metrics import IstioMetrics
 from tether.proxy.filters.peer_metadata import ReadPeer
 from tether.proxy.filters.router import InboundRouter
@@ -29,6 +31,11 @@ def inbound_filters(ctx: StackContext) -> list[Filter]:
         Tracing(ctx.rng, ctx.trace_sample_rate),
         # Every typed error raised below becomes a response with its flag here.
         Rescue(),
+        # JWT before authorization: policies on requestPrincipals and claims need the verified token.
+        # Both after Rescue and tracing, so their 401/403 answers are logged, counted and traced.
+        JwtAuthn(ctx.table),
+        # Authorization last before the router: only allowed requests reach the app.
+        Authorization(ctx.table, ctx.local_app),
         # Everything inbound goes to the local app.
         InboundRouter(ctx.local_app),
     ]
