@@ -45,7 +45,10 @@ def run(ex: Exchange, *providers: JwtProvider, hook: list[tuple[str, str]] | Non
 
     flt = JwtAuthn(lambda: table, CLOCK, on_unknown_key=(lambda i, u: hook.append((i, u))) if hook is not None else None)
     handler, _ = compose([flt], app)
-    return asyncio.run(handler(ex)), bool(reached)
+    async def go() -> Response:
+        return await handler(ex)
+
+    return asyncio.run(go()), bool(reached)
 
 
 def bearer(tok: str, target: bytes = b"/feed") -> Exchange:
