@@ -86,6 +86,16 @@ class Policies:
         return found
 
 
+NO_POLICY = """\
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: order-plain}
+spec:
+  hosts: [order.default.svc.cluster.local]
+  http: [{route: [{destination: {host: order.default.svc.cluster.local}}]}]
+"""
+
+
 @pytest.fixture(scope="module")
 def module_policies(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Policies]:
     with ScriptableUpstream() as order, ScriptableUpstream() as shadow:
@@ -123,9 +133,10 @@ def test_book_fault_injection_every_call_fails_with_500(policies: Policies) -> N
     assert policies.sidecar.metric("istio_requests_total", response_code="500", response_flags="FI") >= 11
 
 
-@pytest.mark.xfail(strict=True, reason="control.model FaultAbort lacks the deprecated `percent` field "
-                   "the book's own file uses (FaultDelay has it); remove this mark once it is accepted")
 def test_book_fault_injection_as_printed_deprecated_percent(policies: Policies) -> None:
+    # The deprecated `percent: 100` translates exactly like `percentage: {value: 100}`: start from a
+    # config without faults, so that applying the book's file is a visible change.
+    policies.configure(NO_POLICY)
     policies.configure(BOOK_FAULT_INJECTION)
     assert policies.get("/feed").status == 500
 

@@ -80,3 +80,20 @@ def test_invalid_virtual_service_is_refused(text: str, path: str, message: str) 
     errors = info.value.errors
     assert any(e.path == path and message in e.message for e in errors), [str(e) for e in errors]
     assert str(info.value).startswith(f"bad.yaml doc 1 VirtualService/bad: {path}: ") or len(errors) > 1
+
+
+def test_deprecated_abort_percent_is_accepted_with_a_warning() -> None:
+    from tether.control.model import parse_documents
+
+    text = """
+apiVersion: networking.istio.io/v1alpha3
+kind: VirtualService
+metadata: {name: order-fault}
+spec:
+  hosts: [order]
+  http:
+  - fault: {abort: {httpStatus: 500, percent: 100}}
+    route: [{destination: {host: order}}]
+"""
+    result = parse_documents(text, "fault.yaml")
+    assert any("abort.percent" in str(w) and "deprecated" in str(w) for w in result.warnings)

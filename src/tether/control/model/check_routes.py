@@ -71,6 +71,9 @@ def _fault(f: Findings, path: str, fault: HTTPFaultInjection) -> None:
             f.error(f"{path}.abort", "set exactly one of httpStatus, grpcStatus, http2Error")
         f.range(f"{path}.abort.httpStatus", a.http_status, 200, 599)
         f.percent(f"{path}.abort.percentage", a.percentage)
+        if a.percent is not None:
+            f.range(f"{path}.abort.percent", a.percent, 0, 100)
+            f.warn(f"{path}.abort.percent", "deprecated: use percentage: {value: ...}")
 
 
 def _http(f: Findings, path: str, r: HTTPRoute) -> None:

@@ -115,6 +115,7 @@ class FaultAbort(Struct, frozen=True):
     grpc_status: str | None = None
     http2_error: str | None = None
     percentage: Percent | None = None
+    percent: int | None = None  # deprecated in Istio, still accepted (the book's listing uses it)
 
 
 class HTTPFaultInjection(Struct, frozen=True):

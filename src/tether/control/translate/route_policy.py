@@ -80,7 +80,7 @@ def fault_policy(f: vs.HTTPFaultInjection | None) -> FaultPolicy | None:
     if delay is not None and f.delay is not None:
         fields.update(delay_ms=delay.ms, delay_percent=_percent(f.delay.percentage, f.delay.percent))
     if status is not None and f.abort is not None:
-        fields.update(abort_status=status, abort_percent=_percent(f.abort.percentage, None))
+        fields.update(abort_status=status, abort_percent=_percent(f.abort.percentage, f.abort.percent))
     return msgspec.convert(fields, FaultPolicy)
 
 
