@@ -14,7 +14,10 @@ import yaml
 
 # benchmarks/ is a directory of scripts, not an installed package: import its helpers by path.
 sys.path.append(str(Path(__file__).resolve().parents[2] / "benchmarks"))
-from peers import profile, render, report, wrk
+import peers.profile as profile
+import peers.render as render
+import peers.report as report
+import peers.wrk as wrk
 
 WRK_C50 = """\
 Running 1s test @ http://127.0.0.1:18089/fast
