@@ -12,6 +12,7 @@ from tether.control.translate.policy import cluster_policy
 from tether.control.translate.ratelimit import cluster_rate_limit
 from tether.control.translate.route_policy import DEFAULT_RETRY
 from tether.control.translate.routes import http_routes
+from tether.control.translate.security import JwksLookup, authz_for, request_authn_for
 from tether.control.translate.select import DrEntry, VsEntry, destination_rule_for, virtual_service_for
 from tether.control.translate.services import Service
 from tether.control.translate.smi import split_routes
@@ -142,8 +143,11 @@ class _Builder:
         return out
 
 
-def translate(world: World, node: ProxyNode) -> Snapshot:
-    """Return the versioned snapshot for ``node`` (version = content hash; same input, same version)."""
+def translate(world: World, node: ProxyNode, jwks: JwksLookup | None = None) -> Snapshot:
+    """Return the versioned snapshot for ``node`` (version = content hash; same input, same version).
+
+    ``jwks`` gives the keys fetched for each RequestAuthentication ``jwksUri`` (see ``control.jwks``).
+    """
     from tether.control.translate.gateway import gateway_hosts
 
     b = _Builder(world, node)
@@ -153,5 +157,7 @@ def translate(world: World, node: ProxyNode) -> Snapshot:
         virtual_hosts=tuple(vhosts),
         clusters=tuple(b.clusters[k] for k in sorted(b.clusters)),
         gateway_hosts=tuple(ghosts),
+        authz=authz_for(world, node),
+        request_authn=request_authn_for(world, node, jwks),
     )
     return with_version(snapshot)
