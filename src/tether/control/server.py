@@ -18,12 +18,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from tether.control.api.http import Handler, HttpServer
+from tether.control.jwks import JwksCache  # also registers POST /v1/jwks/refresh
 from tether.control.model import Resource, ResourceErrors, parse_documents, resource_to_dict
 from tether.control.push.hub import PushHub
 from tether.control.registry import Registry
 from tether.control.store import ChangeSet, Key, Store
 from tether.control.telemetry import TelemetryStore  # also registers the /v1/telemetry routes
 from tether.control.translate import translate
+from tether.control.translate.security import jwks_uris
 from tether.control.world import Workload, World
 from tether.core.clock import SYSTEM_CLOCK, Clock
 from tether.core.errors import TetherError
@@ -94,10 +96,12 @@ class ControlPlane:
                 self.resources[obj.key] = resource_from_body(obj.body, source)
             except (ResourceErrors, TetherError) as exc:
                 log.error("skipping a stored resource that no longer parses: %s", exc)
+        # Keys fetched for RequestAuthentication jwksUris go into the snapshots (proxies never fetch).
+        self.jwks = JwksCache(clock)
         self.hub = PushHub(
             self.registry,
             self.world,
-            translate,
+            lambda world, node: translate(world, node, self.jwks.get),
             keepalive=max(0.05, heartbeat_interval / 2),
             warmup=heartbeat_interval if warmup is None else warmup,
         )
@@ -150,6 +154,7 @@ class ControlPlane:
 
         self.hub.start()
         self._tasks.spawn("expire", self._expire_loop())
+        self._tasks.spawn("jwks", self.jwks.run(lambda: jwks_uris(self.world()), self.hub.changed))
         self.http = HttpServer(make_handler(self))
         return await self.http.start(host, port)
 
