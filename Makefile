@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
-APT_PACKAGES := wrk nginx-light haproxy prometheus
+APT_PACKAGES := wrk nginx-light haproxy prometheus chromium
 
 .PHONY: demo test lint typecheck unit bench sysdeps venv clean
 
