@@ -6,15 +6,6 @@ from tether.proxy.telemetry.sink import TelemetrySink
 from tether.testing.factories import make_exchange
 
 
-def finished(sampled: bytes) -> object:
-    ex = make_exchange(target=b"/x")
-    ex.trace_id, ex.span_id = "1" * 32, "2" * 16
-    ex.headers.put(b"x-b3-sampled", sampled)
-    ex.status = 200
-    ex.end_mono = ex.start_mono + 0.002
-    return ex
-
-
 def test_idle_sink_costs_nothing() -> None:
     sink = TelemetrySink()
     hook = TelemetryHook(ProxyNode(name="a"), "source", sink)
@@ -37,7 +28,8 @@ def test_hook_feeds_counts_spans_and_summaries() -> None:
     (agg,) = sink.drain_aggregates()
     assert agg.requests == 2
     assert len(queue) == 1  # only the sampled one
-    assert [r.path for r in sink.requests] == ["/x", "/x"]
+    items, _ = sink.drain_requests()
+    assert [r.path for r in items] == ["/x", "/x"]
 
 
 def test_spans_only_when_a_consumer_wants_them() -> None:
@@ -51,3 +43,18 @@ def test_spans_only_when_a_consumer_wants_them() -> None:
     (span,) = queue.take(10)
     assert span.kind == "server"
     assert sink.edges == {}
+
+
+def test_keys_are_cached_per_edge_and_forgotten_on_snapshot() -> None:
+    sink = TelemetrySink()
+    sink.aggregate = True
+    hook = TelemetryHook(ProxyNode(name="a"), "destination", sink)
+    for peer in (("b", "default", "b", "v1"), ("b", "default", "b", "v1"), ("c", "default", "c", "v1")):
+        ex = make_exchange(direction="inbound")
+        ex.peer = peer
+        ex.status = 200
+        hook.on_complete(ex)
+    assert len(hook._keys) == 2
+    assert sorted(a.requests for a in sink.drain_aggregates()) == [1, 2]
+    hook.on_snapshot()
+    assert hook._keys == {}

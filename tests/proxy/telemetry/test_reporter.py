@@ -9,7 +9,7 @@ from tether.control.store import Store
 from tether.core.identity import ProxyNode
 from tether.proxy.telemetry.reporter import Reporter
 from tether.proxy.telemetry.sink import TelemetrySink
-from tether.proxy.telemetry.wire import EdgeKey, RequestSummary, SpanRecord
+from tether.proxy.telemetry.wire import EdgeKey, SpanRecord
 from tether.testing.sidecar import free_port
 
 NODE = ProxyNode(name="order")
@@ -20,8 +20,7 @@ def fill(sink: TelemetrySink, reporter: Reporter) -> None:
     sink.count(KEY, 200, "-", 3.0, 1, 2)
     sink.count(KEY, 503, "UF", 1.0, 0, 0)
     sink.span(SpanRecord("a" * 32, "b" * 16, "", "GET /", "client", 1, 2, "order.default", "order", "default"))
-    sink.request(RequestSummary(1.0, "source", "GET", "shipping", "/x", 200, "-", 3.0, "order", "default",
-                                "shipping", "default", "shipping.default.svc.cluster.local"))
+    sink.request((1.0, "source", b"GET", b"shipping", b"/x", 200, "-", 3.0, KEY, b"", "", 0, 0))
 
 
 def test_build_drains_everything_once() -> None:

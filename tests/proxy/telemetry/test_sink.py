@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from tether.proxy.telemetry.record import RawSummary
 from tether.proxy.telemetry.sink import Counters, SpanQueue, TelemetrySink
 from tether.proxy.telemetry.wire import LATENCY_BUCKETS_MS, EdgeKey, RequestSummary, SpanRecord
 
@@ -10,8 +11,8 @@ def span(i: int) -> SpanRecord:
     return SpanRecord(f"{i:032x}", f"{i:016x}", "", "GET /", "client", 0, 1, "a.default", "a", "default")
 
 
-def summary(path: str) -> RequestSummary:
-    return RequestSummary(0.0, "source", "GET", "b", path, 200, "-", 1.0, "a", "default", "b", "default", "b")
+def raw(path: str) -> RawSummary:
+    return (0.0, "source", b"GET", b"b", path.encode(), 200, "-", 1.25, KEY, b"rid", "t" * 32, 1, 2)
 
 
 def test_span_queue_drops_and_counts_when_full() -> None:
@@ -59,7 +60,9 @@ def test_sink_fans_spans_out_to_every_queue() -> None:
 def test_request_ring_keeps_the_newest_and_counts_the_lost() -> None:
     sink = TelemetrySink(ring=2)
     for path in ("/1", "/2", "/3"):
-        sink.request(summary(path))
+        sink.request(raw(path))
     items, lost = sink.drain_requests()
     assert [r.path for r in items] == ["/2", "/3"] and lost == 1
+    assert items[0] == RequestSummary(0.0, "source", "GET", "b", "/2", 200, "-", 1.25, "a", "default", "b", "default",
+                                      "b.default.svc.cluster.local", "rid", "t" * 32, 1, 2)
     assert sink.drain_requests() == ([], 0)

@@ -94,24 +94,41 @@ def build_span(ex: Exchange, node: ProxyNode, reporter: str, key: EdgeKey) -> Sp
     )
 
 
-def summarize(ex: Exchange, reporter: str, key: EdgeKey) -> RequestSummary:
-    """Return the one-line view of ``ex`` that ``tether tap`` streams."""
+RawSummary = tuple[float, str, bytes, bytes, bytes, int, str, float, EdgeKey, bytes, str, int, int]
+
+
+def raw_summary(ex: Exchange, reporter: str, key: EdgeKey) -> RawSummary:
+    """Return the facts of ``ex`` for ``tether tap`` as a plain tuple (decoded later, off the hot path)."""
+    authority = ex.authority or ex.headers.get(b"host") or b""
+    duration = (ex.end_mono - ex.start_mono) * 1000.0
+    return (ex.start_wall, reporter, ex.method, authority, ex.path, ex.status, ex.response_flags, duration, key,
+            ex.request_id, ex.trace_id, ex.body.received, ex.bytes_sent)
+
+
+def summary_of(raw: RawSummary) -> RequestSummary:
+    """Return the RequestSummary of a ``raw_summary`` tuple."""
+    at, reporter, method, authority, path, status, flags, duration, key, request_id, trace_id, received, sent = raw
     return RequestSummary(
-        at=ex.start_wall,
+        at=at,
         reporter=reporter,
-        method=_text(ex.method),
-        authority=_text(ex.authority or ex.headers.get(b"host") or b""),
-        path=_text(ex.path),
-        status=ex.status,
-        flags=ex.response_flags,
-        duration_ms=round((ex.end_mono - ex.start_mono) * 1000.0, 3),
+        method=_text(method),
+        authority=_text(authority),
+        path=_text(path),
+        status=status,
+        flags=flags,
+        duration_ms=round(duration, 3),
         source_workload=key.source_workload,
         source_namespace=key.source_namespace,
         destination_workload=key.destination_workload,
         destination_namespace=key.destination_namespace,
         destination_service=key.destination_service,
-        request_id=_text(ex.request_id),
-        trace_id=ex.trace_id,
-        request_bytes=ex.body.received,
-        response_bytes=ex.bytes_sent,
+        request_id=_text(request_id),
+        trace_id=trace_id,
+        request_bytes=received,
+        response_bytes=sent,
     )
+
+
+def summarize(ex: Exchange, reporter: str, key: EdgeKey) -> RequestSummary:
+    """Return the one-line view of ``ex`` that ``tether tap`` streams."""
+    return summary_of(raw_summary(ex, reporter, key))

@@ -12,6 +12,7 @@ import asyncio
 from bisect import bisect_left
 from collections import deque
 
+from tether.proxy.telemetry.record import RawSummary, summary_of
 from tether.proxy.telemetry.wire import LATENCY_BUCKETS_MS, Aggregate, EdgeKey, RequestSummary, SpanRecord
 
 
@@ -96,7 +97,7 @@ class TelemetrySink:
         self.keep_requests = False
         self.edges: dict[EdgeKey, Counters] = {}
         self.dropped_edges = 0
-        self.requests: deque[RequestSummary] = deque(maxlen=ring)
+        self.requests: deque[RawSummary] = deque(maxlen=ring)
         self.requests_seen = 0
         self.span_queues: list[SpanQueue] = []
 
@@ -126,10 +127,10 @@ class TelemetrySink:
         for queue in self.span_queues:
             queue.offer(span)
 
-    def request(self, summary: RequestSummary) -> None:
-        """Keep ``summary`` in the ring (the oldest falls out when it is full)."""
+    def request(self, raw: RawSummary) -> None:
+        """Keep ``raw`` (see ``record.raw_summary``) in the ring; the oldest falls out when it is full."""
         self.requests_seen += 1
-        self.requests.append(summary)
+        self.requests.append(raw)
 
     def drain_aggregates(self) -> list[Aggregate]:
         """Return the counts since the last call and start new ones."""
@@ -138,7 +139,7 @@ class TelemetrySink:
 
     def drain_requests(self) -> tuple[list[RequestSummary], int]:
         """Return the summaries since the last call and how many fell out of the ring."""
-        items = list(self.requests)
+        items = [summary_of(raw) for raw in self.requests]
         self.requests.clear()
         lost = self.requests_seen - len(items)
         self.requests_seen = 0
