@@ -144,7 +144,7 @@ spec:
 
 ADMIN = token("carol", groups=["admin", "ops"])
 FORGED_PEER = [("x-tether-peer", "web;default;web;v1")]
-MTLS = pytest.mark.skip(reason="mTLS not implemented yet: the caller's verified principal is not available")
+MTLS_MISSING = "mTLS not implemented yet: the caller's verified principal is not available"
 
 
 def bearer(tok: str) -> list[tuple[str, str]]:
@@ -153,7 +153,7 @@ def bearer(tok: str) -> list[tuple[str, str]]:
 
 # (scenario, method, path, headers, expected status)
 Case = tuple[str, str, str, list[tuple[str, str]], int]
-CASES: list[Case | object] = [
+CASES: list[Case] = [
     ("none", "GET", "/anything", [], 200),
     ("allow-nothing", "GET", "/", [], 403),
     ("allow-nothing", "POST", "/feed", [], 403),
@@ -211,27 +211,14 @@ CASES: list[Case | object] = [
     # SMI: once a TrafficTarget names this service account, everything else is denied.
     ("traffic-target", "GET", "/feed", [], 403),
     ("traffic-target", "GET", "/feed", FORGED_PEER, 403),
-    # Needs the caller's principal from mTLS: written now, run once mTLS lands.
-    pytest.param("principals", "GET", "/", [], 200, marks=MTLS, id="mtls-principal-web-allowed"),
-    pytest.param("principals", "GET", "/", [], 403, marks=MTLS, id="mtls-principal-order-denied"),
-    pytest.param("namespaces", "GET", "/", [], 200, marks=MTLS, id="mtls-namespace-default-allowed"),
-    pytest.param("not-principals", "GET", "/", [], 200, marks=MTLS, id="mtls-not-principals-web-allowed"),
-    pytest.param("traffic-target", "GET", "/feed/1", [], 200, marks=MTLS, id="mtls-smi-web-reads"),
-    pytest.param("traffic-target", "POST", "/feed", [], 403, marks=MTLS, id="mtls-smi-web-cannot-write"),
 ]
 
 
-def _plain(case: Case | object) -> bool:
-    return isinstance(case, tuple) and len(case) == 5  # a pytest.param is a 3-tuple
-
-
-def _id(case: Case | object) -> str:
-    if isinstance(case, tuple) and _plain(case):
-        scenario, method, path, headers, status = case
-        shown = path if len(path) < 30 else path[:27] + "..."
-        extra = f" {','.join(h for h, _ in headers)}" if headers else ""
-        return f"{scenario} {method} {shown}{extra} -> {status}"
-    return ""
+def _id(case: Case) -> str:
+    scenario, method, path, headers, status = case
+    shown = path if len(path) < 30 else path[:27] + "..."
+    extra = f" {','.join(h for h, _ in headers)}" if headers else ""
+    return f"{scenario} {method} {shown}{extra} -> {status}"
 
 
 @pytest.fixture(scope="module")
@@ -245,7 +232,7 @@ def inbound(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Inbound]:
 
 
 def test_the_matrix_is_large() -> None:
-    assert len([c for c in CASES if _plain(c)]) >= 40
+    assert len(CASES) >= 40
 
 
 @pytest.mark.parametrize(("scenario", "method", "path", "headers", "status"), CASES,
@@ -258,6 +245,34 @@ def test_policy_matrix(inbound: Inbound, scenario: str, method: str, path: str,
     assert response.status == status, (scenario, response, inbound.sidecar.describe())
     reached = inbound.app.request_count - before
     assert reached == (1 if status == 200 else 0), "only allowed requests reach the app"
+
+
+# Needs the caller's principal, which only mTLS provides: (caller service account, scenario,
+# method, path, status). Each call goes out through a sidecar of that service account.
+MTLS_CASES = [
+    ("web", "principals", "GET", "/", 200),
+    ("order", "principals", "GET", "/", 403),
+    ("web", "namespaces", "GET", "/", 200),
+    ("web", "not-principals", "GET", "/", 200),
+    ("order", "not-principals", "GET", "/", 403),
+    ("web", "traffic-target", "GET", "/feed/1", 200),
+    ("web", "traffic-target", "POST", "/feed", 403),
+    ("order", "traffic-target", "GET", "/feed/1", 403),
+]
+
+
+@pytest.mark.skip(reason=MTLS_MISSING)
+@pytest.mark.parametrize(("caller", "scenario", "method", "path", "status"), MTLS_CASES)
+def test_policy_matrix_with_mtls_principals(inbound: Inbound, tmp_path: Path, caller: str, scenario: str,
+                                            method: str, path: str, status: int) -> None:
+    inbound.configure(SCENARIOS[scenario])
+    client = start_sidecar(tmp_path, caller, {"order": inbound.sidecar.inbound}, inbound.app.port,
+                           ["--service-account", caller])
+    try:
+        response = http_request(client.outbound, method, f"http://order{path}", [("Host", "order")])
+        assert response.status == status, (scenario, response)
+    finally:
+        client.proc.stop()
 
 
 def test_denial_answer_and_log(inbound: Inbound) -> None:
