@@ -64,6 +64,8 @@ def test_destination_edge_uses_the_peer_and_itself() -> None:
     assert key.destination_workload == "shipping"
     assert key.destination_principal == "cluster.local/ns/default/sa/shipping"
     assert key.destination_service == "shipping.default.svc.cluster.local"
+    ex.extra = {"peer_principal": "cluster.local/ns/shop/sa/order"}
+    assert edge_key(ex, SHIPPING, "destination").source_principal == "cluster.local/ns/shop/sa/order"
     anonymous = edge_key(make_exchange(direction="inbound"), SHIPPING, "destination")
     assert anonymous.source_workload == "unknown"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from tether.core.identity import ProxyNode
 from tether.proxy.chain import Filter
 from tether.proxy.exchange import Exchange
-from tether.proxy.telemetry.record import build_span, edge_key, is_sampled, raw_summary
+from tether.proxy.telemetry.record import build_span, edge_key, is_sampled, peer_principal, raw_summary
 from tether.proxy.telemetry.sink import TelemetrySink
 from tether.proxy.telemetry.wire import EdgeKey
 
@@ -27,7 +27,8 @@ class TelemetryHook(Filter):
         if not (sink.aggregate or sink.keep_requests or spans):
             return
         # The key depends only on these; the same objects recur for every request of an edge.
-        lookup = (ex.endpoint, ex.cluster, ex.peer, ex.route, None if ex.cluster else ex.authority)
+        lookup = (ex.endpoint, ex.cluster, ex.peer, ex.route, None if ex.cluster else ex.authority,
+                  peer_principal(ex) if ex.extra else None)
         key = self._keys.get(lookup)
         if key is None:
             if len(self._keys) > 10_000:

@@ -12,6 +12,7 @@ from tether.proxy.exchange import Exchange
 from tether.proxy.telemetry.wire import Attribute, EdgeKey, RequestSummary, SpanRecord
 
 UNKNOWN = "unknown"
+PEER_PRINCIPAL = "peer_principal"  # the ex.extra key the mTLS layer fills (see filters/authz.py)
 SPAN_KIND = {"source": "client", "destination": "server"}
 MAX_NAME = 120
 
@@ -27,7 +28,13 @@ def edge_key(ex: Exchange, node: ProxyNode, reporter: str) -> EdgeKey:
     peer = ex.peer
     source = (peer[0], peer[1]) if peer else (UNKNOWN, UNKNOWN)
     service = service_fqdn(node.app, node.namespace)
-    return EdgeKey(reporter, *source, UNKNOWN, node.name, node.namespace, node.principal, service, route)
+    return EdgeKey(reporter, *source, peer_principal(ex), node.name, node.namespace, node.principal, service, route)
+
+
+def peer_principal(ex: Exchange) -> str:
+    """Return the caller's principal as verified by mTLS (``ex.extra["peer_principal"]``), else unknown."""
+    extra = ex.extra
+    return str(extra.get(PEER_PRINCIPAL) or UNKNOWN) if extra else UNKNOWN
 
 
 def is_sampled(ex: Exchange) -> bool:
