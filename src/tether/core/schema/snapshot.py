@@ -15,6 +15,7 @@ import hashlib
 import msgspec
 
 from tether.core.schema.security import AuthzConfig, RequestAuthnConfig
+from tether.core.schema.tls import InboundTls
 
 
 class Struct(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True, forbid_unknown_fields=True):
@@ -30,6 +31,8 @@ class Endpoint(Struct, frozen=True):
     workload: str = ""
     namespace: str = "default"
     principal: str = ""
+    # Auto mTLS: True when this mesh endpoint's PeerAuthentication is DISABLE (send plaintext).
+    plaintext: bool = False
 
 
 class ConsistentHash(Struct, frozen=True):
@@ -100,6 +103,8 @@ class Cluster(Struct, frozen=True):
     outlier_detection: OutlierDetection | None = None
     retry_budget: RetryBudget | None = None
     rate_limit: RateLimit | None = None
+    # DestinationRule tls.mode: "" (auto mTLS), "ISTIO_MUTUAL" or "DISABLE" (schema/tls.py).
+    tls_mode: str = ""
 
 
 class StringMatch(Struct, frozen=True):
@@ -247,6 +252,9 @@ class Snapshot(Struct, frozen=True):
     # Inbound request security (docs/security.md); None: no policy selects this workload.
     authz: AuthzConfig | None = None
     request_authn: RequestAuthnConfig | None = None
+    # mTLS (schema/tls.py): the roots to trust (PEM), and PeerAuthentication (None: PERMISSIVE).
+    trust_bundle: tuple[str, ...] = ()
+    inbound_tls: InboundTls | None = None
 
 
 _encoder = msgspec.json.Encoder(order="deterministic")
