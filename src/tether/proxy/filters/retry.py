@@ -33,7 +33,7 @@ from tether.proxy.errors import (
     UpstreamTimeout,
 )
 from tether.proxy.exchange import Exchange, Response
-from tether.proxy.filters.timeout import within
+from tether.proxy.filters.timeout import Deadlines
 from tether.proxy.upstream.cluster import ClusterRuntime
 
 REPLAY_LIMIT = 64 * 1024
@@ -196,6 +196,7 @@ class Retry(Filter):
         self.rng = rng
         self.sleep = sleep
         self._rules: dict[int, RetryRules] = {}
+        self.deadlines = Deadlines()
         self.retries = 0
         self.skipped = 0
 
@@ -224,7 +225,15 @@ class Retry(Filter):
         """Return the outcome of one attempt, bounded by the per-try timeout (PerTryTimeout)."""
         if rules.per_try is None:
             return await next_handler(ex)
-        return await within(rules.per_try, lambda: next_handler(ex), PerTryTimeout)
+        armed = self.deadlines.arm(rules.per_try)
+        try:
+            return await next_handler(ex)
+        except asyncio.CancelledError:
+            if armed.cancelled_us():
+                raise PerTryTimeout() from None
+            raise
+        finally:
+            self.deadlines.disarm(armed)
 
     async def run(self, ex: Exchange, rules: RetryRules, cluster: ClusterRuntime, next_handler: Handler) -> Response:
         """Return the response of the first attempt that is not retried, or of the last one.
