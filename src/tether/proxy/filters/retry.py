@@ -243,7 +243,7 @@ class Retry(Filter):
         replay: bytes | None = None
         original = ex.body
         if rules.attempts > 0:
-            replay = await buffer_body(ex)
+            replay = b"" if original.done and original.received == 0 else await buffer_body(ex)
             if replay is None:
                 self.skipped += 1
                 if ex.extra is None:
@@ -259,7 +259,10 @@ class Retry(Filter):
                 error: ProxyError | None = None
                 response: Response | None = None
                 try:
-                    response = await self.attempt(ex, rules, next_handler)
+                    if rules.per_try is None:
+                        response = await next_handler(ex)
+                    else:
+                        response = await self.attempt(ex, rules, next_handler)
                 except ProxyError as exc:
                     error = exc
                 if retrying:
