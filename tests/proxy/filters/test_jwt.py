@@ -10,15 +10,17 @@ import msgspec
 
 from tether.core.schema.security import ClaimHeader, JwtHeaderLocation, JwtProvider, RequestAuthnConfig
 from tether.core.schema.snapshot import Snapshot
+from tether.core.tasks import TaskGroup
 from tether.proxy.authz.engine import RequestAuth
 from tether.proxy.authz.signing import jwks, new_key, public_jwk, sign
 from tether.proxy.chain import compose
 from tether.proxy.exchange import Exchange, Response
 from tether.proxy.filters.authz import REQUEST_AUTH
-from tether.proxy.filters.jwt import JwtAuthn
+from tether.proxy.filters.jwt import JwtAuthn, RefreshReporter, report_unknown_keys
 from tether.proxy.routing import RoutingTable
 from tether.testing.clock import FakeClock
 from tether.testing.factories import make_exchange
+from tether.testing.sidecar import free_port
 
 ISS = "https://idp.example"
 KEY = new_key("ES256")
@@ -145,3 +147,43 @@ def test_claims_and_payload_to_headers_and_forged_copies_removed() -> None:
 
 def test_bad_jwks_refuses_that_issuers_tokens() -> None:
     assert run(bearer(token()), provider(jwks="[]"))[0].status == 401
+
+
+async def test_refresh_reporter_posts_once_per_gap_and_survives_a_dead_control_plane() -> None:
+    bodies: list[bytes] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = int(next(line.split(b":")[1] for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")))
+        bodies.append(await reader.readexactly(length))
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    tasks = TaskGroup("test")
+    clock = FakeClock()
+    try:
+        flt = JwtAuthn(lambda: None)
+        report_unknown_keys([flt], f"http://127.0.0.1:{port}", tasks)
+        reporter = flt.on_unknown_key
+        assert isinstance(reporter, RefreshReporter)
+        reporter.clock = clock
+        reporter(ISS, "http://idp/jwks")
+        reporter(ISS, "http://idp/jwks")  # within the gap: not sent again
+        reporter(ISS, "")  # inline keys: nothing to refresh
+        for _ in range(200):
+            if bodies:
+                break
+            await asyncio.sleep(0.01)
+        assert [json.loads(b) for b in bodies] == [{"uri": "http://idp/jwks"}] and reporter.sent == 1
+        clock.advance(5)
+        dead = RefreshReporter(f"http://127.0.0.1:{free_port()}", tasks, clock)
+        dead(ISS, "http://idp/jwks")
+        await asyncio.sleep(0.05)
+        assert dead.sent == 1
+    finally:
+        server.close()
+        await server.wait_closed()
+        await tasks.close()

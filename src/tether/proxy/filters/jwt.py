@@ -12,15 +12,18 @@ those headers are always removed from what the client sent, so they cannot be fo
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
+from tether.client.aio import ControlError, request_json
 from tether.core.clock import SYSTEM_CLOCK, Clock
 from tether.core.schema.security import JwtHeaderLocation, JwtProvider
 from tether.core.schema.snapshot import Snapshot
+from tether.core.tasks import TaskGroup
 from tether.proxy.authz.engine import RequestAuth
 from tether.proxy.authz.verify import UNKNOWN_ISSUER, Jwk, JwtError, Verified, parse_jwks, parse_token, verify
 from tether.proxy.chain import Filter, Handler
@@ -213,3 +216,41 @@ class JwtAuthn(Filter):
             return await next_handler(ex)
 
         return jwt
+
+
+class RefreshReporter:
+    """An ``on_unknown_key`` hook asking the control plane at ``control_url`` to refresh a
+    JWKS (``POST /v1/jwks/refresh``), at most once per ``min_gap`` seconds per URI; the
+    control plane rate-limits too. Failures are logged, never raised into a request."""
+
+    def __init__(self, control_url: str, tasks: TaskGroup, clock: Clock = SYSTEM_CLOCK,
+                 min_gap: float = 5.0) -> None:
+        parts = urlsplit(control_url)
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
+        self.tasks = tasks
+        self.clock = clock
+        self.min_gap = min_gap
+        self.last: dict[str, float] = {}
+        self.sent = 0
+
+    def __call__(self, issuer: str, jwks_uri: str) -> None:
+        now = self.clock.monotonic()
+        if not jwks_uri or now - self.last.get(jwks_uri, float("-inf")) < self.min_gap:
+            return
+        self.last[jwks_uri] = now
+        self.sent += 1
+        self.tasks.spawn("jwks-refresh", self._post(jwks_uri))
+
+    async def _post(self, jwks_uri: str) -> None:
+        with contextlib.suppress(OSError, TimeoutError, ControlError):
+            await request_json(self.host, self.port, "POST", "/v1/jwks/refresh", {"uri": jwks_uri}, limit=5.0)
+            return
+        log.warning("could not ask the control plane to refresh %s", jwks_uri)
+
+
+def report_unknown_keys(filters: Iterable[Filter], control_url: str, tasks: TaskGroup) -> None:
+    """Make every JWT filter of ``filters`` report unknown key ids to ``control_url``."""
+    reporter = RefreshReporter(control_url, tasks)
+    for flt in filters:
+        if isinstance(flt, JwtAuthn):
+            flt.on_unknown_key = reporter
