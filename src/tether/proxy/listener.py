@@ -58,6 +58,8 @@ class Listener:
         self.draining = False
         self.server: asyncio.Server | None = None
         self.port = 0
+        # Replaces ServerConnection as the accepting protocol (the inbound mTLS gate); set before start().
+        self.protocol_factory: Callable[[], asyncio.BaseProtocol] | None = None
 
     async def start(self, host: str, port: int) -> int:
         """Listen on ``host:port`` (0 = any free port); return the bound port."""
@@ -67,7 +69,7 @@ class Listener:
         sock.bind((host, port))
         sock.setblocking(False)
         self.server = await loop.create_server(
-            lambda: ServerConnection(self), sock=sock, backlog=1024
+            self.protocol_factory or (lambda: ServerConnection(self)), sock=sock, backlog=1024
         )
         self.port = sock.getsockname()[1]
         interval = min(1.0, self.header_timeout / 4)

@@ -48,6 +48,9 @@ class _Reject(Exception):
 class ServerConnection(asyncio.Protocol):
     """One downstream connection: parse, queue, serve in order, write back."""
 
+    # Set by the inbound mTLS gate (proxy/tls/inbound.py) once the client certificate verified.
+    peer_principal: str | None = None
+
     def __init__(self, listener: Listener) -> None:
         self.listener = listener
         self.clock = listener.clock
@@ -184,6 +187,8 @@ class ServerConnection(asyncio.Protocol):
             self.listener.direction,
         )
         ex.keep_alive = parser.should_keep_alive()
+        if self.peer_principal is not None:
+            ex.extra = {"peer_principal": self.peer_principal}
         self._trailers = []
         self.parsing = ex if not body.done else None
         self._enqueue(ex)
