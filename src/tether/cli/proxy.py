@@ -23,6 +23,7 @@ from tether.proxy.listener import ListenerSettings
 from tether.proxy.runtime import ProxyRuntime, ProxySettings
 from tether.proxy.static_loader import load_isolated
 from tether.proxy.telemetry.start import start_telemetry, telemetry_options
+from tether.proxy.tls.start import after_ready, node_for_token, read_join_token, start_identity
 
 log = logging.getLogger("tether.proxy")
 
@@ -49,7 +50,7 @@ def add_proxy_arguments(parser: argparse.ArgumentParser, *, gateway: bool = Fals
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--config", help="static mode: YAML resources file")
     source.add_argument("--control", help="control plane URL")
-    parser.add_argument("--token-file", help="join token file (with --control)")
+    parser.add_argument("--token-file", help="join token file (with --control; else env TETHER_JOIN_TOKEN)")
     parser.add_argument("--access-log", default="-", help="file for the JSON access log (- = stdout)")
     parser.add_argument("--drain-timeout", type=float, default=5.0)
     parser.add_argument("--header-timeout", type=float, default=10.0)
@@ -125,6 +126,9 @@ async def running_sidecar(
     """Start a ProxyRuntime with its config source (file or control plane) and signal handlers;
     yield it with its bound ports; on exit drain it. Raises UsageError for a bad static file."""
     telemetry = telemetry_options(args)  # a bad collector URL is a usage error before anything starts
+    join_token = read_join_token(args.token_file) if args.control else None
+    if join_token is not None:
+        node = node_for_token(node, join_token)
     runtime = ProxyRuntime(node, settings, SYSTEM_CLOCK, random.Random())
     if args.config:
         try:
@@ -139,12 +143,18 @@ async def running_sidecar(
     if args.config:
         loop.add_signal_handler(signal.SIGHUP, lambda: _reload(runtime, args.config, node))
     if args.control:
-        from tether.proxy.watch import run_watch
+        from tether.proxy.watch import parse_control_url, run_watch
 
         inbound = f"{settings.bind}:{ports['inbound']}"
         watch = run_watch(
             args.control, node, runtime, inbound_address=inbound, clock=SYSTEM_CLOCK, rng=random.Random()
         )
+        if join_token is not None:  # certificate first, then config (which may ask for mTLS)
+            host, port = parse_control_url(args.control)
+            identity = start_identity(background, runtime.tls, host, port, join_token, SYSTEM_CLOCK, random.Random())
+            watch = after_ready(identity, watch)
+        else:
+            log.warning("no join token (TETHER_JOIN_TOKEN or --token-file): no workload certificate, no mTLS")
         background.spawn("watch", watch)
     start_telemetry(background, runtime.telemetry, node, telemetry)
     try:

@@ -27,6 +27,8 @@ from tether.proxy.outbound import build_outbound
 from tether.proxy.routing import RoutingTable, compile_table
 from tether.proxy.stack import StackContext
 from tether.proxy.telemetry.sink import TelemetrySink
+from tether.proxy.tls.inbound import InboundGate
+from tether.proxy.tls.mesh import MeshTls
 from tether.proxy.upstream.cluster import ClusterRuntime, build_cluster
 from tether.proxy.upstream.pool import PoolManager
 
@@ -57,6 +59,7 @@ class ProxyRuntime:
         self.clock = clock
         self.tasks = TaskGroup("proxy")
         self.pools = PoolManager(self.tasks)
+        self.tls = MeshTls(settings.app_port)  # credentials come from tls/identity.py (with a join token)
         self.table: RoutingTable | None = None
         self.snapshot: Snapshot | None = None
         self.last_error: str | None = None
@@ -88,6 +91,7 @@ class ProxyRuntime:
         ls = settings.listener
         self.outbound = Listener("outbound", "outbound", out_handler, clock, ls, out_complete, self._count_reject)
         self.inbound = Listener("inbound", "inbound", in_handler, clock, ls, in_complete, self._count_reject)
+        self.inbound.protocol_factory = lambda: InboundGate(self.inbound, self.tls.inbound)
         self.admin = Listener("admin", "admin", Admin(self).handle, clock, ls)
 
     def _local_app_cluster(self, app_port: int | None) -> ClusterRuntime | None:
@@ -108,9 +112,13 @@ class ProxyRuntime:
 
     def apply_snapshot(self, snapshot: Snapshot) -> None:
         """Compile and swap in ``snapshot``; raises ConfigRejected and keeps the old one."""
+        self.tls.apply(snapshot)
+        pools, secure = self.pools.pool, self.tls.upstream
         try:
-            table = compile_table(snapshot, self.pools.pool, gateway=self.node.kind == "gateway")
+            table = compile_table(snapshot, lambda a, p: pools(a, p, secure(a, p)), gateway=self.node.kind == "gateway")
         except ConfigRejected as exc:
+            if self.snapshot is not None:
+                self.tls.apply(self.snapshot)  # back to the TLS settings of the snapshot still running
             self.nacks += 1
             self.last_error = exc.reason
             log.warning("snapshot %s refused: %s", snapshot.version, exc.reason)

@@ -9,7 +9,6 @@ The payload is not secret (a proxy reads its own identity from it), only unforge
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import os
@@ -18,53 +17,12 @@ import secrets
 import msgspec
 
 from tether.control.ca.authority import write_private
-from tether.core.errors import TetherError
-from tether.proxy.tls.spiffe import SpiffeId, make_id
+from tether.proxy.tls.jointoken import PREFIX, InvalidToken, TokenClaims, b64, read_claims
+from tether.proxy.tls.spiffe import make_id
 
-PREFIX = "tjt1"
+__all__ = ["InvalidToken", "JoinTokens", "TokenClaims", "read_claims"]
+
 KEY_FILE = "join.key"
-
-
-class InvalidToken(TetherError):
-    """A join token that is malformed, forged, or expired."""
-
-
-class TokenClaims(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
-    """What a token grants: ``td``/``ns``/``sa`` is the identity, ``name`` the workload it was minted for."""
-
-    td: str
-    ns: str
-    sa: str
-    name: str = ""
-    iat: int = 0
-    exp: int = 0  # 0: no expiry
-
-    @property
-    def identity(self) -> SpiffeId:
-        """Return the SPIFFE ID this token entitles its holder to."""
-        return SpiffeId(trust_domain=self.td, namespace=self.ns, service_account=self.sa)
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def read_claims(token: str) -> TokenClaims:
-    """Return the claims of ``token`` without checking its MAC (a proxy learning its identity).
-
-    Raises InvalidToken when it is malformed.
-    """
-    parts = token.strip().split(".")
-    if len(parts) != 3 or parts[0] != PREFIX:
-        raise InvalidToken("not a Tether join token (expected tjt1.<payload>.<mac>)")
-    try:
-        return msgspec.json.decode(_unb64(parts[1]), type=TokenClaims)
-    except (ValueError, msgspec.DecodeError, msgspec.ValidationError) as exc:
-        raise InvalidToken(f"join token payload does not decode: {exc}") from None
 
 
 class JoinTokens:
@@ -89,7 +47,7 @@ class JoinTokens:
         return cls(key)
 
     def _mac(self, payload: str) -> str:
-        return _b64(hmac.new(self._key, f"{PREFIX}.{payload}".encode(), hashlib.sha256).digest())
+        return b64(hmac.new(self._key, f"{PREFIX}.{payload}".encode(), hashlib.sha256).digest())
 
     def mint(self, trust_domain: str, namespace: str, service_account: str, *, name: str = "",
              now: float, ttl_s: float | None = None) -> str:
@@ -100,7 +58,7 @@ class JoinTokens:
         make_id(trust_domain, namespace, service_account)
         claims = TokenClaims(td=trust_domain, ns=namespace, sa=service_account, name=name, iat=int(now),
                              exp=int(now + ttl_s) if ttl_s else 0)
-        payload = _b64(msgspec.json.encode(claims))
+        payload = b64(msgspec.json.encode(claims))
         return f"{PREFIX}.{payload}.{self._mac(payload)}"
 
     def verify(self, token: str, now: float) -> TokenClaims:

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 from collections import deque
+from typing import Any, Protocol
 
 from tether.core.clock import SYSTEM_CLOCK, Clock
 from tether.core.tasks import TaskGroup
@@ -79,6 +81,21 @@ class ConnectionLimiter:
         self.busy -= 1
 
 
+class UpstreamTls(Protocol):
+    """How to secure connections to one endpoint (proxy/tls/outbound.py); ``key`` tells pools apart."""
+
+    key: str
+
+    def context(self, pool: EndpointPool) -> ssl.SSLContext:
+        """Return the client context to connect with; raises UpstreamConnectFailure without one."""
+
+    def failed(self, pool: EndpointPool, exc: BaseException) -> None:
+        """Log why a TLS connection could not be opened."""
+
+    def verify(self, pool: EndpointPool, conn: ClientConnection) -> None:
+        """Check the server's identity; raises UpstreamConnectFailure (closing ``conn``) on a mismatch."""
+
+
 class Terms:
     """What a limited cluster asks of one connection it uses."""
 
@@ -100,7 +117,9 @@ class EndpointPool:
         connect_timeout: float,
         clock: Clock = SYSTEM_CLOCK,
         manager: PoolManager | None = None,
+        tls: UpstreamTls | None = None,
     ) -> None:
+        self.tls = tls
         self.address = address
         self.port = port
         self.tasks = tasks
@@ -136,13 +155,19 @@ class EndpointPool:
     async def connect(self, limit: float | None = None) -> ClientConnection:
         """Open a new connection; raises UpstreamConnectFailure on refusal or timeout."""
         loop = asyncio.get_running_loop()
+        tls = self.tls
         try:
             _, conn = await asyncio.wait_for(
-                loop.create_connection(lambda: ClientConnection(self), self.address, self.port),
+                loop.create_connection(lambda: ClientConnection(self), self.address, self.port,
+                                       ssl=tls.context(self) if tls is not None else None),
                 limit if limit is not None else self.connect_timeout,
             )
         except (TimeoutError, OSError) as exc:
+            if tls is not None:
+                tls.failed(self, exc)
             raise UpstreamConnectFailure() from exc
+        if tls is not None:
+            tls.verify(self, conn)
         transport = conn.transport
         if transport is not None:
             sock = transport.get_extra_info("socket")
@@ -208,15 +233,17 @@ class PoolManager:
         self.tasks = tasks
         self.connect_timeout = connect_timeout
         self.clock = clock
-        self.pools: dict[tuple[str, int], EndpointPool] = {}
+        self.pools: dict[tuple[Any, ...], EndpointPool] = {}
         self._sweeper: asyncio.Task[None] | None = None
 
-    def pool(self, address: str, port: int) -> EndpointPool:
-        """Return the pool for ``address:port``, creating it on first use."""
-        key = (address, port)
+    def pool(self, address: str, port: int, tls: UpstreamTls | None = None) -> EndpointPool:
+        """Return the pool for ``address:port`` (plaintext, or TLS as ``tls`` says: pooled apart),
+        creating it on first use."""
+        key: tuple[Any, ...] = (address, port) if tls is None else (address, port, tls.key)
         pool = self.pools.get(key)
         if pool is None:
-            pool = self.pools[key] = EndpointPool(address, port, self.tasks, self.connect_timeout, self.clock, self)
+            pool = self.pools[key] = EndpointPool(address, port, self.tasks, self.connect_timeout, self.clock, self,
+                                                  tls)
         return pool
 
     def watch_idle(self) -> None:

@@ -1,0 +1,117 @@
+"""The proxy's workload certificate: key made in memory, CSR to the control plane, rotation.
+
+``IdentityManager.run`` asks for a certificate at start, then again at 70 % of each
+certificate's lifetime (with a little jitter, so proxies started together do not renew
+together). A failed request is retried with a jittered backoff, never later than the
+current certificate's expiry allows. Each new certificate goes to ``MeshTls`` for new
+connections; open connections keep theirs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable
+
+from tether.client.aio import ControlError, request_json
+from tether.core.backoff import Backoff
+from tether.core.clock import Clock
+from tether.proxy.tls.certs import load_certs, make_csr, new_key
+from tether.proxy.tls.contexts import Credentials
+from tether.proxy.tls.jointoken import read_claims
+from tether.proxy.tls.spiffe import BadIdentity, SpiffeId, make_id
+
+log = logging.getLogger(__name__)
+
+RENEW_AT = 0.7  # share of the lifetime after which a certificate is renewed
+JITTER = 0.05  # +- share of the lifetime
+SIGN_PATH = "/v1/ca/sign"
+
+
+def renew_delay(not_before: float, not_after: float, now: float, rng: random.Random) -> float:
+    """Return the seconds to wait before renewing a certificate valid from ``not_before`` to ``not_after``."""
+    life = max(0.0, not_after - not_before)
+    at = not_before + life * (RENEW_AT + rng.uniform(-JITTER, JITTER))
+    return max(0.0, at - now)
+
+
+def identity_of_token(token: str) -> SpiffeId:
+    """Return the identity ``token`` grants (read from its payload); raises InvalidToken or BadIdentity."""
+    claims = read_claims(token)
+    return make_id(claims.td, claims.ns, claims.sa)
+
+
+async def request_certificate(host: str, port: int, token: str, ident: SpiffeId) -> Credentials:
+    """Return fresh credentials for ``ident`` signed by the control plane at ``host:port``.
+
+    Raises OSError/TimeoutError when it is unreachable, ControlError when it refuses,
+    BadIdentity when the answer does not name ``ident``.
+    """
+    key = new_key()
+    answer = await request_json(host, port, "POST", SIGN_PATH, {"token": token, "csr": make_csr(key, ident)})
+    chain = str(answer["certificate"])
+    creds = Credentials(chain_pem=chain, key=key, bundle=tuple(str(b) for b in answer["trust_bundle"]))
+    got = creds.identity
+    if got != ident:
+        raise BadIdentity(f"the control plane issued {got.uri}, expected {ident.uri}")
+    load_certs(chain)
+    return creds
+
+
+class IdentityManager:
+    """Keeps ``install`` supplied with a valid certificate for the token's identity."""
+
+    def __init__(self, host: str, port: int, token: str, install: Callable[[Credentials], None], clock: Clock,
+                 rng: random.Random) -> None:
+        self.host = host
+        self.port = port
+        self.token = token
+        self.identity = identity_of_token(token)
+        self.install = install
+        self.clock = clock
+        self.rng = rng
+        self.ready = asyncio.Event()
+        self.current: Credentials | None = None
+        self.renewals = 0
+        self.failures = 0
+
+    async def renew(self) -> Credentials:
+        """Ask for a certificate now and install it; raises what ``request_certificate`` raises."""
+        creds = await request_certificate(self.host, self.port, self.token, self.identity)
+        self.install(creds)
+        self.current = creds
+        self.renewals += 1
+        self.ready.set()
+        log.info("workload certificate for %s valid until %s", self.identity.uri,
+                 load_certs(creds.chain_pem)[0].not_valid_after_utc.isoformat())
+        return creds
+
+    async def run(self) -> None:
+        """Renew forever (until cancelled), retrying failures with backoff."""
+        backoff = Backoff(0.1, 5.0, self.rng)
+        while True:
+            try:
+                creds = await self.renew()
+            except asyncio.CancelledError:
+                raise
+            except ControlError as exc:
+                self.failures += 1
+                level = logging.ERROR if exc.status in (401, 403) else logging.WARNING
+                log.log(level, "certificate for %s refused by the control plane: %s", self.identity.uri, exc)
+                await asyncio.sleep(self._retry_delay(backoff))
+                continue
+            except (OSError, TimeoutError, BadIdentity, KeyError, ValueError) as exc:
+                self.failures += 1
+                log.warning("could not get a certificate for %s: %s", self.identity.uri, exc)
+                await asyncio.sleep(self._retry_delay(backoff))
+                continue
+            backoff.reset()
+            await asyncio.sleep(renew_delay(creds.not_before, creds.not_after, self.clock.wall(), self.rng))
+
+    def _retry_delay(self, backoff: Backoff) -> float:
+        delay = backoff.next_delay()
+        if self.current is not None:
+            # Never sleep past the expiry of the certificate in use.
+            delay = min(delay, max(0.05, (self.current.not_after - self.clock.wall()) / 4))
+        return delay
