@@ -194,6 +194,9 @@ async def serve(
     store = Store.in_dir(data_dir)
     token = ensure_admin_token(data_dir)
     plane = ControlPlane(store, token, heartbeat_interval=heartbeat_interval)
+    from tether.dashboard import make_dashboard
+
+    plane.fallback = make_dashboard(plane)  # the dashboard shares the API's port
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
