@@ -8,6 +8,7 @@ import os
 import sys
 from typing import Any
 
+from tether.control.ca.service import CaOptions
 from tether.core.errors import UsageError
 
 
@@ -24,8 +25,35 @@ def register(subparsers: Any) -> None:
         default=5.0,
         help="seconds between stream keep-alives; a silent proxy is dropped after 3",
     )
+    parser.add_argument("--trust-domain", default="cluster.local", help="SPIFFE trust domain of the mesh")
+    parser.add_argument("--cert-ttl", default="24h", help="lifetime of workload certificates (e.g. 24h, 30m, 6s)")
+    parser.add_argument("--ca-cert", help="CA certificate (root, or intermediate + chain) instead of <data>/ca")
+    parser.add_argument("--ca-key", help="key of --ca-cert")
+    parser.add_argument("--ca-trust", action="append", default=[], metavar="PEM",
+                        help="another root to trust (root rotation overlap); repeatable")
     parser.add_argument("--log-level", default="INFO")
     parser.set_defaults(func=run_control)
+
+
+def parse_ttl(text: str) -> float:
+    """Return seconds from ``90``, ``90s``, ``30m``, ``24h``; raises UsageError."""
+    units = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+    number, unit = (text[:-1], text[-1]) if text and text[-1] in units else (text, "s")
+    try:
+        seconds = float(number) * units[unit]
+    except ValueError:
+        raise UsageError(f"--cert-ttl: expected a duration like 24h, 30m or 6s, got {text!r}") from None
+    if seconds < 1:
+        raise UsageError("--cert-ttl must be at least 1s")
+    return seconds
+
+
+def ca_options(args: argparse.Namespace) -> CaOptions:
+    """Return the CA settings the flags describe; raises UsageError."""
+    if bool(args.ca_cert) != bool(args.ca_key):
+        raise UsageError("--ca-cert and --ca-key go together")
+    return CaOptions(trust_domain=args.trust_domain, cert_ttl_s=parse_ttl(args.cert_ttl), ca_cert=args.ca_cert,
+                     ca_key=args.ca_key, extra_roots=tuple(args.ca_trust))
 
 
 def run_control(args: argparse.Namespace) -> int:
@@ -48,5 +76,5 @@ def run_control(args: argparse.Namespace) -> int:
     from tether.control.server import serve
 
     data = os.path.abspath(args.data)
-    uvloop.run(serve(data, args.bind, args.port, args.ports_file, args.heartbeat_interval))
+    uvloop.run(serve(data, args.bind, args.port, args.ports_file, args.heartbeat_interval, ca_options(args)))
     return 0

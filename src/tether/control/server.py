@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from tether.control.api.http import Handler, HttpServer
+from tether.control.ca import api as _ca_api  # noqa: F401  registers /v1/ca/* and /v1/tokens
+from tether.control.ca.service import CaOptions, MeshCA
 from tether.control.jwks import JwksCache  # also registers POST /v1/jwks/refresh
 from tether.control.model import Resource, ResourceErrors, parse_documents, resource_to_dict
 from tether.control.push.hub import PushHub
@@ -29,6 +31,7 @@ from tether.control.translate.security import jwks_uris
 from tether.control.world import Workload, World
 from tether.core.clock import SYSTEM_CLOCK, Clock
 from tether.core.errors import TetherError
+from tether.core.schema.snapshot import Snapshot
 from tether.core.tasks import TaskGroup
 
 log = logging.getLogger(__name__)
@@ -101,16 +104,22 @@ class ControlPlane:
         self.hub = PushHub(
             self.registry,
             self.world,
-            lambda world, node: translate(world, node, self.jwks.get),
+            lambda world, node: self.secure(translate(world, node, self.jwks.get)),
             keepalive=max(0.05, heartbeat_interval / 2),
             warmup=heartbeat_interval if warmup is None else warmup,
         )
         self._world_cache: tuple[tuple[int, int], World] | None = None
+        # The mesh CA (control/ca/): signs workload certificates; None runs without mTLS.
+        self.ca: MeshCA | None = None
         self.telemetry = TelemetryStore(clock)
         self._tasks = TaskGroup("control")
         self.http: HttpServer | None = None
         # Serves every path the API does not (the dashboard's pages); set before start().
         self.fallback: Handler | None = None
+
+    def secure(self, snapshot: Snapshot) -> Snapshot:
+        """Return ``snapshot`` with the CA's trust bundle (unchanged without a CA)."""
+        return self.ca.secure(snapshot) if self.ca is not None else snapshot
 
     def world(self) -> World:
         """Return the current world (resources + registered workloads), rebuilt only on change."""
@@ -185,15 +194,18 @@ def write_ports_file(path: str, port: int) -> None:
 
 
 async def serve(
-    data_dir: str, host: str, port: int, ports_file: str | None, heartbeat_interval: float
+    data_dir: str, host: str, port: int, ports_file: str | None, heartbeat_interval: float,
+    ca: CaOptions | None = None,
 ) -> None:
-    """Run the control plane until SIGTERM/SIGINT; raises StoreError if the store cannot open.
+    """Run the control plane until SIGTERM/SIGINT; raises StoreError if the store cannot open,
+    CaError when the CA's files are unusable.
 
     ``data_dir`` should be absolute (it is logged as given).
     """
     store = Store.in_dir(data_dir)
     token = ensure_admin_token(data_dir)
     plane = ControlPlane(store, token, heartbeat_interval=heartbeat_interval)
+    plane.ca = MeshCA.in_dir(data_dir, ca or CaOptions(), SYSTEM_CLOCK)
     from tether.dashboard import make_dashboard
 
     plane.fallback = make_dashboard(plane)  # the dashboard shares the API's port
