@@ -8,6 +8,7 @@ from tether.control.model.destination_rule import DestinationRuleSpec
 from tether.control.model.virtual_service import Destination
 from tether.control.translate.gamma import gamma_routes
 from tether.control.translate.hosts import exported_to, labels_match, qualify
+from tether.control.translate.peer_authn import inbound_tls_for, secure_cluster
 from tether.control.translate.policy import cluster_policy
 from tether.control.translate.ratelimit import cluster_rate_limit
 from tether.control.translate.route_policy import DEFAULT_RETRY
@@ -90,6 +91,7 @@ class _Builder:
             retry_budget=policy.retry_budget,
             rate_limit=cluster_rate_limit(entry[0].annotations) if entry is not None else None,
         )
+        self.clusters[name] = secure_cluster(self.world, self.clusters[name], rule)
         return name
 
     def cluster_for(self, dest: Destination, namespace: str, vhost_port: int) -> str:
@@ -159,5 +161,6 @@ def translate(world: World, node: ProxyNode, jwks: JwksLookup | None = None) -> 
         gateway_hosts=tuple(ghosts),
         authz=authz_for(world, node),
         request_authn=request_authn_for(world, node, jwks),
+        inbound_tls=inbound_tls_for(world, node),
     )
     return with_version(snapshot)
