@@ -48,6 +48,7 @@ DURATION = Family("istio_request_duration_milliseconds", "histogram", "Request d
 REQUEST_BYTES = Family("istio_request_bytes", "histogram", "Request body sizes in bytes.")
 RESPONSE_BYTES = Family("istio_response_bytes", "histogram", "Response body sizes in bytes.")
 UNKNOWN = "unknown"
+PEER_PRINCIPAL = "peer_principal"  # ex.extra key set by the inbound mTLS gate (same key as filters.authz)
 
 
 class Series:
@@ -100,7 +101,9 @@ class IstioMetrics(Filter):
         self._cache: dict[tuple[object, ...], Series] = {}
 
     def on_complete(self, ex: Exchange) -> None:
-        key = (ex.endpoint, ex.cluster, ex.peer, ex.status, ex.response_flags, ex.authority)
+        extra = ex.extra
+        principal = extra.get(PEER_PRINCIPAL) if extra is not None else None
+        key = (ex.endpoint, ex.cluster, ex.peer, ex.status, ex.response_flags, ex.authority, principal)
         series = self._cache.get(key)
         if series is None:
             values = self.label_values(ex)
@@ -134,11 +137,15 @@ class IstioMetrics(Filter):
             security = UNKNOWN
         else:
             peer = ex.peer
-            source = (peer[0], peer[1], UNKNOWN, peer[2], peer[3]) if peer else (UNKNOWN,) * 5
+            # The principal comes only from a verified client certificate (tls/inbound.py).
+            principal = ex.extra.get(PEER_PRINCIPAL) if ex.extra is not None else None
+            source = (peer[0], peer[1], principal or UNKNOWN, peer[2], peer[3]) if peer else (UNKNOWN,) * 5
+            if principal and not peer:
+                source = (UNKNOWN, UNKNOWN, principal, UNKNOWN, UNKNOWN)
             dest = me
             service = service_fqdn(node.app, node.namespace)
             svc_name, svc_ns = node.app, node.namespace
-            security = "none"
+            security = "mutual_tls" if principal else "none"
         return (
             self.reporter,
             source[0], source[1], source[2], source[3], source[4],
