@@ -43,13 +43,20 @@ def test_the_parsed_flags_are_left_alone() -> None:
 
 
 @pytest.mark.parametrize(("argv", "message"), [
-    ((), "needs --config FILE"),
     (("--config", "gw.yaml", "--port", "70000"), "--port: expected 0..65535"),
     (("--config", "gw.yaml", "--port", "-1"), "--port: expected 0..65535"),
 ])
 def test_usage_errors(argv: tuple[str, ...], message: str) -> None:
     with pytest.raises(UsageError, match=message):
         gateway_args(parse(*argv))
+
+
+def test_control_plane_defaults_to_env_then_the_default_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TETHER_CONTROL", raising=False)
+    assert gateway_args(parse()).control == "http://127.0.0.1:15010"
+    monkeypatch.setenv("TETHER_CONTROL", "http://127.0.0.1:9")
+    assert gateway_args(parse()).control == "http://127.0.0.1:9"
+    assert gateway_args(parse("--config", "gw.yaml")).control is None
 
 
 def test_config_and_control_exclude_each_other(capsys: pytest.CaptureFixture[str]) -> None:

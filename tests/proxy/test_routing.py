@@ -149,3 +149,13 @@ def test_wildcards_exact_beats_suffix_beats_catch_all() -> None:
     assert name("b.example.com") == "*.example.com"
     assert name("other.org") == "*"
     assert compile_table(Snapshot(gateway_hosts=hosts, clusters=clusters), PoolManager(TaskGroup("t")).pool).catch_all is None
+
+
+def test_gateway_hosts_match_on_any_port_sidecar_hosts_do_not() -> None:
+    clusters = (Cluster(name=V1, service="svc.default.svc.cluster.local", port=80),)
+    host = VirtualHost(name="shop", domains=("shop.example.com",), port=80, routes=(Route(name="r", clusters=(WeightedCluster(cluster=V1),)),))
+    pools = PoolManager(TaskGroup("t")).pool
+    gateway = compile_table(Snapshot(gateway_hosts=(host,), clusters=clusters), pools, gateway=True)
+    sidecar = compile_table(Snapshot(virtual_hosts=(host,), clusters=clusters), pools)
+    assert gateway.virtual_host("shop.example.com:8080") is not None
+    assert sidecar.virtual_host("shop.example.com:8080") is None

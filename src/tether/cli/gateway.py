@@ -17,7 +17,7 @@ import logging
 import sys
 from typing import Any
 
-from tether.cli.proxy import add_proxy_arguments, node_from_args, serve, settings_from_args
+from tether.cli.proxy import add_proxy_arguments, node_from_args, resolve_config_source, serve, settings_from_args
 from tether.core.errors import UsageError
 
 GATEWAY_KIND = "gateway"
@@ -34,14 +34,13 @@ def gateway_args(args: argparse.Namespace) -> argparse.Namespace:
     """Return a copy of ``args`` in the shape the proxy helpers read: the gateway port is the
     outbound listener, the inbound listener takes any free port, and there is no app port.
 
-    Raises UsageError when neither ``--config`` nor ``--control`` is given, or ``--port`` is
-    out of range.
+    Without ``--config`` the control plane is ``--control``, else env TETHER_CONTROL, else the
+    default URL. Raises UsageError when ``--port`` is out of range.
     """
-    if not args.config and not args.control:
-        raise UsageError("tether gateway needs --config FILE (static mode) or --control URL")
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port: expected 0..65535, got {args.port}")
     shaped = argparse.Namespace(**vars(args))
+    resolve_config_source(shaped)
     shaped.outbound_port = args.port
     shaped.inbound_port = 0
     shaped.app_port = None

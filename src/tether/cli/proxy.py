@@ -97,10 +97,18 @@ def settings_from_args(args: argparse.Namespace) -> ProxySettings:
     )
 
 
+def resolve_config_source(args: argparse.Namespace) -> None:
+    """Without ``--config``, take the control plane from ``--control``, else env TETHER_CONTROL,
+    else the default URL (DESIGN §3)."""
+    if not args.config:
+        from tether.client.http import control_url
+
+        args.control = control_url(args.control)
+
+
 def run_proxy(args: argparse.Namespace) -> int:
     """Run until SIGTERM/SIGINT; return 0 after a clean drain."""
-    if not args.config and not args.control:
-        raise UsageError("tether proxy needs --config FILE (static mode) or --control URL")
+    resolve_config_source(args)
     logging.basicConfig(
         level=args.log_level.upper(), stream=sys.stderr, format="%(asctime)s %(name)s %(levelname)s %(message)s"
     )

@@ -21,7 +21,14 @@ import subprocess
 import sys
 from typing import Any
 
-from tether.cli.proxy import add_proxy_arguments, node_from_args, running_sidecar, settings_from_args, write_ports_file
+from tether.cli.proxy import (
+    add_proxy_arguments,
+    node_from_args,
+    resolve_config_source,
+    running_sidecar,
+    settings_from_args,
+    write_ports_file,
+)
 from tether.core.errors import UsageError
 from tether.proxy.runtime import ProxyRuntime
 
@@ -62,8 +69,7 @@ def run_command(args: argparse.Namespace) -> int:
     cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
     if not cmd:
         raise UsageError("tether run needs a command after --, e.g. tether run --name order -- python app.py")
-    if not args.config and not args.control:
-        raise UsageError("tether run needs --control URL or --config FILE")
+    resolve_config_source(args)
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr, format="%(asctime)s %(name)s %(message)s")
     args.app_port = args.port or free_port(args.bind)
     import uvloop

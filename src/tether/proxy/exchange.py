@@ -54,6 +54,7 @@ class Exchange:
         "http_version",
         "keep_alive",
         "method",
+        "original_path",
         "path",
         "peer",
         "request_id",
@@ -82,6 +83,7 @@ class Exchange:
         self.method = method
         self.target = target
         self.path = target
+        self.original_path: bytes | None = None  # set when a route rewrites the path
         self.authority = b""
         self.scheme = b"http"
         self.headers = headers

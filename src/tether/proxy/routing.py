@@ -142,9 +142,15 @@ class RoutingTable:
     """Everything compiled from one snapshot; replaced whole, never changed."""
 
     def __init__(
-        self, snapshot: Snapshot, domains: dict[str, VirtualHostEntry], clusters: dict[str, ClusterRuntime]
+        self,
+        snapshot: Snapshot,
+        domains: dict[str, VirtualHostEntry],
+        clusters: dict[str, ClusterRuntime],
+        any_port: bool = False,
     ) -> None:
         self.snapshot = snapshot
+        # A gateway's hosts match on any port (Istio: "<host>:*"); a sidecar's ports are services.
+        self.any_port = any_port
         self.clusters = clusters
         self.domains = {d: v for d, v in domains.items() if not d.startswith("*")}
         # "*.example.com" patterns, longest suffix first; "*" alone catches everything else.
@@ -165,8 +171,13 @@ class RoutingTable:
         vhost = self.domains.get(lowered)
         if vhost is not None:
             return vhost
+        name, colon, port = lowered.rpartition(":")
+        host = name if colon and port.isdigit() else lowered
+        if self.any_port and host != lowered:
+            vhost = self.domains.get(host)
+            if vhost is not None:
+                return vhost
         if self.wildcards:
-            host = lowered.rpartition(":")[0] if lowered.rpartition(":")[2].isdigit() else lowered
             for suffix, candidate in self.wildcards:
                 if host.endswith(suffix):
                     return candidate
@@ -201,4 +212,4 @@ def compile_table(snapshot: Snapshot, pool_for: PoolLookup, gateway: bool = Fals
         entry_vh = VirtualHostEntry(vh.name, vh.port, routes)
         for domain in vh.domains:
             domains.setdefault(domain.lower(), entry_vh)
-    return RoutingTable(snapshot, domains, clusters)
+    return RoutingTable(snapshot, domains, clusters, any_port=gateway)

@@ -33,3 +33,10 @@ def test_one_json_line_per_exchange_with_documented_keys(tmp_path: Path) -> None
     assert set(record) >= {
         "method", "path", "protocol", "bytes_received", "bytes_sent", "upstream_host", "trace_id", "direction",
     }  # fmt: skip
+
+
+def test_path_is_the_one_the_client_sent_even_after_a_rewrite(tmp_path: Path) -> None:
+    sink = AccessLogSink(str(tmp_path / "a.log"))
+    ex = make_exchange(target=b"/order/feed")
+    ex.original_path, ex.path = b"/order/feed", b"/feed"
+    assert AccessLog(ProxyNode(name="gw"), sink).record(ex)["path"] == "/order/feed"

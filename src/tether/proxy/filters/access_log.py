@@ -95,7 +95,7 @@ class AccessLog(Filter):
             "start_time": self.timestamp(ex.start_wall),
             "direction": ex.direction,
             "method": ex.method.decode("latin-1"),
-            "path": ex.path.decode("latin-1"),
+            "path": (ex.original_path or ex.path).decode("latin-1"),
             "authority": ex.authority.decode("latin-1"),
             "protocol": "HTTP/" + ex.http_version,
             "response_code": ex.status,

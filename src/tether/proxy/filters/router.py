@@ -86,6 +86,7 @@ class OutboundRouter(Filter):
         ex.route = route
         ex.cluster = route.pick_cluster(self.rng)
         if route.prefix_rewrite is not None:
+            ex.original_path = ex.path
             ex.path = _rewrite_path(path, matched, route.prefix_rewrite).encode("latin-1")
         if route.authority_rewrite is not None:
             ex.authority = route.authority_rewrite.encode()
