@@ -39,4 +39,7 @@ def test_path_is_the_one_the_client_sent_even_after_a_rewrite(tmp_path: Path) ->
     sink = AccessLogSink(str(tmp_path / "a.log"))
     ex = make_exchange(target=b"/order/feed")
     ex.original_path, ex.path = b"/order/feed", b"/feed"
-    assert AccessLog(ProxyNode(name="gw"), sink).record(ex)["path"] == "/order/feed"
+    try:
+        assert AccessLog(ProxyNode(name="gw"), sink).record(ex)["path"] == "/order/feed"
+    finally:
+        sink.close()
