@@ -45,15 +45,15 @@ class Client:
 
     def configure(self, docs: str) -> None:
         """Put ``docs`` in force next to the services; fails if the proxy refuses them."""
-        before, seen = self.version(), len(self.sidecar.proc.stderr_text())
+        seen = len(self.sidecar.proc.stderr_text())
         self.config.write_text(service_config(self.services) + "---\n" + docs)
         self.sidecar.proc.send_signal(signal.SIGHUP)
 
-        def settled() -> bool:
-            return self.version() != before or "refused" in self.sidecar.proc.stderr_text()[seen:]
+        def news() -> str:
+            return self.sidecar.proc.stderr_text()[seen:]
 
-        assert wait_until(settled, 10) and self.version() != before, (
-            f"config not applied:\n{docs}\n{self.sidecar.describe()}")
+        assert wait_until(lambda: " applied" in news() or "refused" in news(), 10), self.sidecar.describe()
+        assert "refused" not in news(), f"config refused:\n{docs}\n{self.sidecar.describe()}"
 
     def get(self, path: str, request_id: str, host: str = "order", method: str = "GET",
             body: bytes = b"") -> RawResponse:
@@ -178,3 +178,23 @@ def test_route_timeout_bounds_all_attempts(client: Client) -> None:
     assert resp.status == 504
     assert "UT" in client.entry("deadline-1")["response_flags"].split(",")
     assert client.order.request_count <= 3
+
+
+@pytest.mark.parametrize(("retry_on", "script", "status"), [
+    ("reset", "reset", 200),
+    ("gateway-error", 502, 200),
+    ("gateway-error", 500, 500),
+    ("retriable-4xx", 409, 200),
+    ("retriable-status-codes,418", 418, 200),
+    ("418", 418, 200),
+])
+def test_retry_conditions(client: Client, retry_on: str, script: str | int, status: int) -> None:
+    client.configure(virtual_service(f"  - retries: {{attempts: 1, retryOn: '{retry_on}'}}\n    route:\n"
+                                     "    - destination: {host: order}\n"))
+    if script == "reset":
+        client.order.reset_next(1)
+    else:
+        assert isinstance(script, int)
+        client.order.fail_next(1, script)
+    assert client.get("/c", f"cond-{retry_on}-{script}").status == status
+    assert client.order.request_count == (2 if status == 200 else 1)
