@@ -182,6 +182,7 @@ def test_route_timeout_bounds_all_attempts(client: Client) -> None:
 
 @pytest.mark.parametrize(("retry_on", "script", "status"), [
     ("reset", "reset", 200),
+    ("connect-failure", "reset", 503),
     ("gateway-error", 502, 200),
     ("gateway-error", 500, 500),
     ("retriable-4xx", 409, 200),
@@ -196,5 +197,6 @@ def test_retry_conditions(client: Client, retry_on: str, script: str | int, stat
     else:
         assert isinstance(script, int)
         client.order.fail_next(1, script)
-    assert client.get("/c", f"cond-{retry_on}-{script}").status == status
+    # A body keeps the proxy from quietly resending on a fresh connection after a reset.
+    assert client.get("/c", f"cond-{retry_on}-{script}", method="POST", body=b"x").status == status
     assert client.order.request_count == (2 if status == 200 else 1)
