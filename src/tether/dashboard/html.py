@@ -24,10 +24,10 @@ def esc(value: object) -> str:
     return escape(str(value), quote=True)
 
 
-def url(path: str, **query: str | None) -> str:
-    """Return ``path`` with the given (non-empty) query parameters."""
+def url(base: str, /, **query: str | None) -> str:
+    """Return ``base`` with the given (non-empty) query parameters."""
     given = {k: v for k, v in query.items() if v}
-    return path + ("?" + urlencode(given) if given else "")
+    return base + ("?" + urlencode(given) if given else "")
 
 
 def page(title: str, body: str, *, active: str = "/", window: str | None = None, here: str = "/") -> str:
