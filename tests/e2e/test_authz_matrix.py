@@ -3,7 +3,7 @@
 One sidecar ``order`` (labels ``app=order,version=v1``) fronts a scriptable upstream; each
 scenario replaces its Istio/SMI resources (SIGHUP, waiting for the new snapshot) and sends
 requests to the inbound listener as another sidecar would. Cases that need the caller's
-mTLS principal are written out and skipped until mTLS exists.
+mTLS principal are in ``test_authz_mtls.py``.
 """
 
 from __future__ import annotations
@@ -144,7 +144,6 @@ spec:
 
 ADMIN = token("carol", groups=["admin", "ops"])
 FORGED_PEER = [("x-tether-peer", "web;default;web;v1")]
-MTLS_MISSING = "mTLS not implemented yet: the caller's verified principal is not available"
 
 
 def bearer(tok: str) -> list[tuple[str, str]]:
@@ -245,34 +244,6 @@ def test_policy_matrix(inbound: Inbound, scenario: str, method: str, path: str,
     assert response.status == status, (scenario, response, inbound.sidecar.describe())
     reached = inbound.app.request_count - before
     assert reached == (1 if status == 200 else 0), "only allowed requests reach the app"
-
-
-# Needs the caller's principal, which only mTLS provides: (caller service account, scenario,
-# method, path, status). Each call goes out through a sidecar of that service account.
-MTLS_CASES = [
-    ("web", "principals", "GET", "/", 200),
-    ("order", "principals", "GET", "/", 403),
-    ("web", "namespaces", "GET", "/", 200),
-    ("web", "not-principals", "GET", "/", 200),
-    ("order", "not-principals", "GET", "/", 403),
-    ("web", "traffic-target", "GET", "/feed/1", 200),
-    ("web", "traffic-target", "POST", "/feed", 403),
-    ("order", "traffic-target", "GET", "/feed/1", 403),
-]
-
-
-@pytest.mark.skip(reason=MTLS_MISSING)
-@pytest.mark.parametrize(("caller", "scenario", "method", "path", "status"), MTLS_CASES)
-def test_policy_matrix_with_mtls_principals(inbound: Inbound, tmp_path: Path, caller: str, scenario: str,
-                                            method: str, path: str, status: int) -> None:
-    inbound.configure(SCENARIOS[scenario])
-    client = start_sidecar(tmp_path, caller, {"order": inbound.sidecar.inbound}, inbound.app.port,
-                           ["--service-account", caller])
-    try:
-        response = http_request(client.outbound, method, f"http://order{path}", [("Host", "order")])
-        assert response.status == status, (scenario, response)
-    finally:
-        client.proc.stop()
 
 
 def test_denial_answer_and_log(inbound: Inbound) -> None:
