@@ -252,6 +252,8 @@ def test_denial_answer_and_log(inbound: Inbound) -> None:
     assert (response.status, response.body) == (403, b"RBAC: access denied")
     (entry,) = inbound.sidecar.log_entries(1, lambda e: e["x_request_id"] == "authz-denied-1")
     assert (entry["response_code"], entry["response_flags"], entry["direction"]) == (403, "-", "inbound")
+    assert inbound.sidecar.metric("tether_authz_denied_total", direction="inbound") >= 1
+    assert inbound.sidecar.metric("istio_requests_total", reporter="destination", response_code="403") >= 1
 
 
 def test_invalid_token_answer(inbound: Inbound) -> None:
