@@ -146,6 +146,7 @@ def test_book_circuit_breaker_refuses_parallel_load_at_once(start: Any) -> None:
         order.delay_all(0)
         assert proxy.get("order", "/after") == 200, "the breaker closes once load is gone"
         assert proxy.sidecar.metric("istio_requests_total", response_code="503", response_flags="UO") == len(refused)
+        assert proxy.sidecar.metric("tether_circuit_breaker_overflow_total") == len(refused)
 
 
 def test_book_outlier_detection_ejects_a_failing_order(start: Any) -> None:

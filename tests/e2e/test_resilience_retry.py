@@ -94,6 +94,7 @@ def test_book_retry_listing_turns_half_failures_into_success(client: Client) -> 
     assert statuses == [200] * 200
     assert client.order.request_count > 300, "about one in two attempts failed and was retried"
     assert client.sidecar.metric("istio_requests_total", reporter="source", response_code="500") == 0
+    assert client.sidecar.metric("tether_retry_retries_total", direction="outbound") == client.order.request_count - 200
 
 
 def test_without_retries_half_of_the_calls_fail(client: Client) -> None:

@@ -33,7 +33,7 @@ async def test_limit_refuses_at_once_and_frees_on_completion() -> None:
     with pytest.raises(Overflow) as refused:
         await handler(routed(tbl))
     assert (refused.value.status, refused.value.flag) == (503, "UO")
-    assert breaker.overflows == 1
+    assert (breaker.stats.overflow, breaker.stats.pending_overflow) == (1, 0)
     gate.set()
     assert (await first).status == 200
     (runtime,) = tbl.clusters.values()
@@ -51,3 +51,13 @@ async def test_no_limit_counts_but_never_refuses() -> None:
         return Response(200)
 
     assert (await CircuitBreaker().wrap(ok)(routed(tbl))).status == 200
+
+
+async def test_pending_overflow_below_is_counted() -> None:
+    async def full(ex: Exchange) -> Response:
+        raise Overflow()
+
+    breaker = CircuitBreaker()
+    with pytest.raises(Overflow):
+        await breaker.wrap(full)(routed(table([route()])))
+    assert (breaker.stats.overflow, breaker.stats.pending_overflow) == (0, 1)

@@ -172,6 +172,7 @@ async def test_exhausted_returns_the_last_response_with_urx() -> None:
     ex, response = await h.send(up)
     assert response.status == 500 and up.attempts == 3
     assert ex.response_flags == "URX"
+    assert (h.filter.stats.retries, h.filter.stats.exhausted) == (2, 1)
 
 
 async def test_exhausted_on_errors_raises_the_last_with_urx() -> None:
@@ -208,7 +209,7 @@ async def test_budget_stops_retrying_without_urx() -> None:
     up = Upstream([500])
     ex, response = await h.send(up)
     assert response.status == 500 and up.attempts == 1 and ex.response_flags == "-"
-    assert cluster.active_retries == 3
+    assert cluster.active_retries == 3 and h.filter.stats.budget_refused == 1
 
 
 async def test_max_retries_caps_concurrent_retries() -> None:
@@ -225,6 +226,7 @@ async def test_per_try_timeout_is_retried() -> None:
     up = Upstream([5.0, 200])
     _, response = await h.send(up)
     assert response.status == 200 and up.attempts == 2
+    assert h.filter.stats.per_try_timeouts == 1
 
 
 async def test_per_try_timeout_exhausted_is_ut_urx() -> None:
@@ -275,7 +277,7 @@ async def test_large_known_body_is_sent_once_and_noted() -> None:
     _, response = await h.send(up, ex)
     assert up.bodies == [big] and response.status == 500
     assert ex.extra == {"retry_skipped": "body_too_large"}
-    assert h.filter.skipped == 1
+    assert h.filter.stats.body_too_large == 1
 
 
 async def test_large_chunked_body_streams_whole_in_order() -> None:

@@ -30,10 +30,11 @@ def test_route_timeout_values() -> None:
 
 
 async def test_deadline_passes_as_504_ut() -> None:
-    handler, _ = compose([Rescue(), RouteTimeout()], slow)
+    timeout = RouteTimeout()
+    handler, _ = compose([Rescue(), timeout], slow)
     ex = routed(table([route(timeout_ms=30)]))
     response = await handler(ex)
-    assert response.status == 504
+    assert response.status == 504 and timeout.stats.expired == 1
     assert response.body == b"upstream request timeout"
     assert ex.response_flags == "UT"
 

@@ -22,26 +22,39 @@ def admits(active: int, limit: int | None) -> bool:
     return limit is None or active < limit
 
 
+class BreakerStats:
+    """Circuit breaking: attempts refused over http2MaxRequests, and over the pending queue."""
+
+    def __init__(self) -> None:
+        self.overflow = 0
+        self.pending_overflow = 0
+
+
 class CircuitBreaker(Filter):
     """Counts each cluster's attempts in flight; raises Overflow (503 ``UO``) beyond the limit."""
 
     name = "circuit_breaker"
 
     def __init__(self) -> None:
-        self.overflows = 0
+        self.stats = BreakerStats()
 
     def wrap(self, next_handler: Handler) -> Handler:
+        stats = self.stats
+
         async def admit(ex: Exchange) -> Response:
             cluster = ex.cluster
             if cluster is None:
                 return await next_handler(ex)
             limit = cluster.max_requests
             if limit is not None and cluster.active_requests >= limit:
-                self.overflows += 1
+                stats.overflow += 1
                 raise Overflow()
             cluster.active_requests += 1
             try:
                 return await next_handler(ex)
+            except Overflow:
+                stats.pending_overflow += 1  # the connection limit's queue was full
+                raise
             finally:
                 cluster.active_requests -= 1
 

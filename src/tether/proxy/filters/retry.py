@@ -187,6 +187,18 @@ def discard(response: Response) -> None:
         response.upstream.finished_streaming(body)
 
 
+class RetryStats:
+    """Retries: attempts after the first, retries exhausted (URX), retries the budget or
+    maxRetries refused, per-try timeouts, requests not retried because of a body over 64 KiB."""
+
+    def __init__(self) -> None:
+        self.retries = 0
+        self.exhausted = 0
+        self.budget_refused = 0
+        self.per_try_timeouts = 0
+        self.body_too_large = 0
+
+
 class Retry(Filter):
     """Runs the layers below once per attempt, as the route's retry policy says."""
 
@@ -197,8 +209,7 @@ class Retry(Filter):
         self.sleep = sleep
         self._rules: dict[int, RetryRules] = {}
         self.deadlines = Deadlines()
-        self.retries = 0
-        self.skipped = 0
+        self.stats = RetryStats()
 
     def on_snapshot(self) -> None:
         self._rules.clear()
@@ -230,6 +241,7 @@ class Retry(Filter):
             return await next_handler(ex)
         except asyncio.CancelledError:
             if armed.cancelled_us():
+                self.stats.per_try_timeouts += 1
                 raise PerTryTimeout() from None
             raise
         finally:
@@ -245,7 +257,7 @@ class Retry(Filter):
         if rules.attempts > 0:
             replay = b"" if original.done and original.received == 0 else await buffer_body(ex)
             if replay is None:
-                self.skipped += 1
+                self.stats.body_too_large += 1
                 if ex.extra is None:
                     ex.extra = {}
                 ex.extra["retry_skipped"] = "body_too_large"
@@ -276,17 +288,19 @@ class Retry(Filter):
                     raise error
                 if done >= allowed:
                     if allowed:
+                        self.stats.exhausted += 1
                         if error is not None:
                             ex.add_flag(error.flag)
                         ex.add_flag("URX")
                     return _outcome(response, error)
                 if not retry_allowed(cluster.active_requests, cluster.active_retries, cluster.spec.retry_budget,
                                      cluster.max_retries):
+                    self.stats.budget_refused += 1
                     return _outcome(response, error)
                 if response is not None:
                     discard(response)
                 done += 1
-                self.retries += 1
+                self.stats.retries += 1
                 cluster.active_retries += 1
                 retrying = True
                 await self.sleep(rules.backoff(done, self.rng))

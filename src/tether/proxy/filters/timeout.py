@@ -89,6 +89,13 @@ def route_timeout(route: RouteEntry | None) -> float | None:
     return route.timeout_ms / 1000.0
 
 
+class TimeoutStats:
+    """Route timeouts: requests answered 504 because the route's deadline passed."""
+
+    def __init__(self) -> None:
+        self.expired = 0
+
+
 class RouteTimeout(Filter):
     """Puts the route's deadline around everything below it."""
 
@@ -96,9 +103,10 @@ class RouteTimeout(Filter):
 
     def __init__(self) -> None:
         self.deadlines = Deadlines()
+        self.stats = TimeoutStats()
 
     def wrap(self, next_handler: Handler) -> Handler:
-        deadlines = self.deadlines
+        deadlines, stats = self.deadlines, self.stats
 
         async def deadline(ex: Exchange) -> Response:
             route = ex.route
@@ -109,6 +117,7 @@ class RouteTimeout(Filter):
                 return await next_handler(ex)
             except asyncio.CancelledError:
                 if armed.cancelled_us():
+                    stats.expired += 1
                     raise RouteTimeoutExpired() from None
                 raise
             finally:
