@@ -1,4 +1,6 @@
-"""The inbound gate over real sockets: STRICT, PERMISSIVE, DISABLE, and each kind of refusal."""
+"""The inbound gate over real sockets: STRICT, PERMISSIVE, DISABLE, and each kind of refusal.
+
+Every test runs on asyncio's loop and on uvloop (conftest.py): the gate uses each loop's own SSL protocol."""
 
 from __future__ import annotations
 
