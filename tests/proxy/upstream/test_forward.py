@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+import contextlib
+import socket
+from collections.abc import Callable, Iterator, Sequence
 
 import pytest
 
-from tether.core.schema.snapshot import Cluster, ConsistentHash, Endpoint, OutlierDetection, Route
+from tether.core.schema.snapshot import Cluster, ConnectionPool, ConsistentHash, Endpoint, OutlierDetection, Route
 from tether.proxy.errors import NoHealthyUpstream, UpstreamConnectFailure
 from tether.proxy.exchange import Response
 from tether.proxy.routing import RoutingTable
@@ -101,3 +103,32 @@ async def test_hash_cookie_is_set_on_the_response(up: ScriptableUpstream, table:
     again = await forward(routed(tbl, headers=[(b"cookie", cookie.split(b";")[0])]))
     await drain(again)
     assert again.headers.get(b"set-cookie") is None
+
+
+@pytest.fixture
+def unanswered_port() -> Iterator[int]:
+    """A port whose listener's accept queue is full: connecting to it hangs."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)
+    port = int(server.getsockname()[1])
+    fillers = []
+    for _ in range(3):
+        filler = socket.socket()
+        filler.setblocking(False)
+        with contextlib.suppress(BlockingIOError):
+            filler.connect(("127.0.0.1", port))
+        fillers.append(filler)
+    yield port
+    for sock in (*fillers, server):
+        sock.close()
+
+
+async def test_connect_timeout_is_a_connect_failure(unanswered_port: int, table: TableFactory) -> None:
+    pool = ConnectionPool(connect_timeout_ms=100)
+    tbl = table([route()], [cluster(port=unanswered_port, connection_pool=pool, outlier_detection=EJECT_AT_ONCE)])
+    with pytest.raises(UpstreamConnectFailure) as failed:
+        await forward(routed(tbl))
+    assert failed.value.flag == "UF"
+    (runtime,) = tbl.clusters.values()
+    assert runtime.connect_timeout == 0.1 and runtime.endpoints[0].ejected
