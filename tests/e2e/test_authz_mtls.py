@@ -18,11 +18,7 @@ from tether.testing.procs import RunningProcess, start_tether, wait_until
 from tether.testing.rawhttp import RawResponse, http_request
 from tether.testing.upstream import ScriptableUpstream
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.skip(reason="mTLS not implemented yet: calls between sidecars holding join-token "
-                            "certificates do not complete, so no caller principal reaches the inbound side"),
-]
+pytestmark = pytest.mark.e2e
 
 AP = "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {{name: {name}}}\nspec:\n{spec}\n"
 
