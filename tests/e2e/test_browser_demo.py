@@ -1,0 +1,114 @@
+"""``tether demo`` in a real browser (issue 7, with the dashboard of issue 6): from the home
+page to the order form, an order placed, "Poll now" on shipping shows its shipment; the
+dashboard shows the four services and the gateway with their edges.
+
+Debian's Chromium driven by Playwright; skips without them (fails under CI=true).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tether.testing.procs import RunningProcess, start_process
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SERVICES = ("home", "order", "shipping", "invoicing")
+EDGES = ("ingressgateway->default/home", "ingressgateway->default/order", "ingressgateway->default/shipping",
+         "ingressgateway->default/invoicing", "shipping->default/order", "invoicing->default/order")
+
+
+def need_browser() -> Any:
+    """Return playwright's sync_playwright; skip (fail under CI=true) without Chromium or Playwright."""
+    problem = None
+    if not os.access(CHROMIUM, os.X_OK):
+        problem = f"{CHROMIUM} is missing (apt-get install chromium)"
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        problem = problem or "playwright is not installed (pip install -e '.[test]')"
+    if problem is not None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(problem)
+        pytest.skip(problem)
+    return sync_playwright
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Iterator[RunningProcess]:
+    """``tether demo`` on free ports with the gentle load, polls only on demand; stopped at teardown."""
+    need_browser()
+    ports = tmp_path / "demo.ports"
+    argv = [sys.executable, "-m", "tether", "demo", "--port", "0", "--control-port", "0", "--poll-interval", "0",
+            "--load", "--data", str(tmp_path / "data"), "--ports-file", str(ports)]
+    proc = start_process(argv, tmp_path, "demo", ports, timeout=90)
+    try:
+        yield proc
+    finally:
+        proc.stop(15)
+
+
+@pytest.fixture
+def tab(tmp_path: Path) -> Iterator[Any]:
+    sync_playwright = need_browser()
+    with tempfile.TemporaryDirectory(prefix="chromium-") as profile, sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            profile, executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
+            viewport={"width": 1280, "height": 800},
+        )
+        try:
+            page = context.new_page()
+            page.set_default_timeout(30_000)
+            yield page
+        finally:
+            context.close()
+
+
+def test_order_to_shipment_and_the_dashboard(demo: RunningProcess, tab: Any, tmp_path: Path) -> None:
+    gateway = f"http://127.0.0.1:{demo.ports['gateway']}"
+    control = f"http://127.0.0.1:{demo.ports['control']}"
+    customer = f"Tester{uuid.uuid4().hex[:8]}"
+
+    tab.goto(gateway + "/")
+    tab.click('a[href="/order/"]')
+    tab.wait_for_url("**/order/")
+    tab.click("text=Enter a new order")
+    tab.wait_for_url("**/order/form.html")
+    for field, value in (("name", customer), ("firstname", "Eberhard"), ("email", "e@example.com"),
+                         ("shipping_street", "Krischerstr. 100"), ("shipping_zip", "40789"),
+                         ("shipping_city", "Monheim am Rhein")):
+        tab.fill(f"#{field}", value)
+    tab.fill('input[name="count0"]', "2")
+    tab.click("button:has-text('Place order')")
+    tab.wait_for_selector(f"text=Eberhard {customer}")
+    tab.screenshot(path=str(tmp_path / "demo-order.png"), full_page=True)
+
+    tab.goto(gateway + "/shipping/")
+    tab.click("button:has-text('Poll now')")
+    tab.wait_for_selector(f"td:has-text('{customer}')")  # the shipment made of the new order
+    tab.screenshot(path=str(tmp_path / "demo-shipping.png"), full_page=True)
+
+    tab.goto(control + "/")
+    for name in SERVICES:
+        tab.wait_for_selector(f'[data-node="default/{name}"]')
+    tab.wait_for_selector('[data-node="default/ingressgateway"].gateway')
+    for edge in EDGES:  # the page refreshes itself as pushes arrive
+        tab.wait_for_selector(f'[data-edge="default/{edge}"]')
+    shot = tmp_path / "demo-dashboard.png"
+    tab.screenshot(path=str(shot))
+    out = ROOT / "test-output"
+    out.mkdir(exist_ok=True)
+    shutil.copy(shot, out / shot.name)
