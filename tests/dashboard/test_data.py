@@ -5,9 +5,10 @@ from pathlib import Path
 from tether.control.telemetry.views import metrics
 from tether.control.telemetry.windows import Totals
 from tether.dashboard.data import DashboardData, window_name
+from tether.proxy.telemetry.wire import EdgeKey
 from tether.testing.clock import FakeClock
 
-from .support import TRACE, plane
+from .support import TRACE, aggregate, plane, push
 
 
 def test_rows_graph_and_traces_come_from_the_plane(tmp_path: Path) -> None:
@@ -47,3 +48,13 @@ def test_history_shows_each_complete_slot(tmp_path: Path) -> None:
 
 def test_window_names_default_to_one_minute() -> None:
     assert [window_name(w) for w in ("1m", "10m", "1h", "2d", None)] == ["1m", "10m", "1h", "1m", "1m"]
+
+
+def test_mtls_edges_are_those_the_callee_saw_a_certificate_for(tmp_path: Path) -> None:
+    cp = plane(tmp_path, FakeClock())
+    cp.telemetry.ingest(push("order", aggregate(EdgeKey("destination", "home", "default", "unknown", "order",
+                                                        "default", "x", "order.default.svc.cluster.local", ""), 3)))
+    data = DashboardData(cp)
+    assert data.mtls_edges("1m") == {"default/ingressgateway->default/order", "default/shipping->default/order"}
+    locks = {(e.source, e.mtls) for e in data.graph("1m").edges}
+    assert ("default/home", False) in locks and ("default/shipping", True) in locks

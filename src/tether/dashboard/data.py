@@ -14,8 +14,8 @@ from tether.client.telemetry import EdgeRow, RouteRow, StatRow, Trace, TraceSumm
 from tether.control.analyze import Finding, analyze
 from tether.control.registry import ProxyRecord
 from tether.control.store import StoredObject
+from tether.control.telemetry.views import UNKNOWN, metrics, route_rows, stat_rows
 from tether.control.telemetry.views import edge_rows as _edge_rows
-from tether.control.telemetry.views import metrics, route_rows, stat_rows
 from tether.control.telemetry.windows import WINDOWS, Totals
 from tether.dashboard.graph import Graph, build_graph, node_id
 from tether.dashboard.series import buckets
@@ -76,6 +76,20 @@ class DashboardData:
         seconds, data = self._totals(window)
         return _typed(_edge_rows(data, seconds), EdgeRow)
 
+    def mtls_edges(self, window: str) -> set[str]:
+        """Return the edges (``source_id->target_id``) whose callee saw a verified client certificate.
+
+        The destination's sidecar knows the caller's principal only from mTLS, so a
+        destination-reported count with a known source principal came over mTLS.
+        """
+        _, data = self._totals(window)
+        return {
+            node_id(k.source_namespace, k.source_workload) + "->"
+            + node_id(k.destination_namespace, k.destination_workload)
+            for k in data
+            if k.reporter == "destination" and k.source_principal != UNKNOWN
+        }
+
     def gateways(self) -> set[str]:
         """Return the node ids of gateways (registered, or known from their pushes)."""
         found = {node_id(r.node.namespace, r.node.name) for r in self.proxies() if r.node.kind == "gateway"}
@@ -86,7 +100,7 @@ class DashboardData:
 
     def graph(self, window: str) -> Graph:
         """Return the service graph over ``window``."""
-        return build_graph(self.stat(window), self.edges(window), self.gateways())
+        return build_graph(self.stat(window), self.edges(window), self.gateways(), self.mtls_edges(window))
 
     def _buckets(self, window: str) -> tuple[float, list[dict[Any, Totals]]]:
         count, per = HISTORY[window_name(window)]

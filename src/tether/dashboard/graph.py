@@ -66,10 +66,12 @@ def node_id(namespace: str, name: str) -> str:
     return f"{namespace}/{name}"
 
 
-def build_graph(workloads: Sequence[StatRow], edges: Sequence[EdgeRow], gateways: Collection[str] = ()) -> Graph:
+def build_graph(workloads: Sequence[StatRow], edges: Sequence[EdgeRow], gateways: Collection[str] = (),
+                mtls: Collection[str] = ()) -> Graph:
     """Return the graph of ``workloads`` (stat rows) and ``edges`` (edge rows).
 
-    ``gateways`` holds the ids of workloads that are gateways. Nodes only seen in
+    ``gateways`` holds the ids of workloads that are gateways, ``mtls`` the edges
+    (``source_id->target_id``) whose calls arrived over mutual TLS. Nodes only seen in
     edges are added; an ``unknown`` caller is an ``external`` node.
     """
     nodes: dict[str, Node] = {}
@@ -88,7 +90,7 @@ def build_graph(workloads: Sequence[StatRow], edges: Sequence[EdgeRow], gateways
                 kind = "external" if name == UNKNOWN else ("gateway" if nid in gateways else "workload")
                 nodes[nid] = Node(id=nid, name=name, namespace=ns, kind=kind)
         out.append(Edge(source=src, target=dst, requests=e.requests, rps=e.rps, success_rate=e.success_rate,
-                        p99=e.latency_ms.p99, health=health(e.success_rate)))
+                        p99=e.latency_ms.p99, health=health(e.success_rate), mtls=f"{src}->{dst}" in mtls))
     return Graph(nodes=tuple(sorted(nodes.values(), key=lambda n: n.id)), edges=tuple(out))
 
 

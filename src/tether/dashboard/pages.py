@@ -64,13 +64,15 @@ def overview(data: DashboardData, window: str) -> str:
     return page("Overview", body, active="/", window=window, here="/")
 
 
-def _edge_rows(edges: Sequence[EdgeRow], window: str, *, callers: bool) -> list[list[str]]:
+def _edge_rows(edges: Sequence[EdgeRow], window: str, mtls: set[str], *, callers: bool) -> list[list[str]]:
     out = []
     for e in edges:
         ns, name = (e.source_namespace, e.source) if callers else (e.destination_namespace, e.destination)
         other = f'<a href="{esc(service_href(ns, name, window))}">{esc(name)}</a>' if name != "unknown" else "unknown"
+        edge_id = f"{e.source_namespace}/{e.source}->{e.destination_namespace}/{e.destination}"
+        secure = '<span class="sr ok">yes</span>' if edge_id in mtls else "no"
         out.append([other, esc(ns), str(e.requests), rate_cell(e.success_rate), rps(e.rps),
-                    ms(e.latency_ms.p99), esc(e.client_id if callers else e.server_id), "no"])
+                    ms(e.latency_ms.p99), esc(e.client_id if callers else e.server_id), secure])
     return out
 
 
@@ -106,6 +108,7 @@ def service(data: DashboardData, namespace: str, name: str, window: str) -> str:
         routes.append([esc(r.route), esc(r.service), str(r.requests), rate_cell(r.success_rate), rps(r.rps),
                        ms(r.latency_ms.p50), ms(r.latency_ms.p95), ms(r.latency_ms.p99), spark[0], spark[1], spark[2]])
     edges = data.edges(window)
+    mtls = data.mtls_edges(window)
     me = (namespace, name)
     callers = [e for e in edges if (e.destination_namespace, e.destination) == me]
     callees = [e for e in edges if (e.source_namespace, e.source) == me]
@@ -117,8 +120,8 @@ def service(data: DashboardData, namespace: str, name: str, window: str) -> str:
                                           "rps trend", "success trend", "p99 trend"], routes, cls="golden",
                                          empty="no requests to this service through a caller's sidecar"), cls="wide")
         + '<div class="two">'
-        + live("callers", "Callers (inbound)", table(edge_head, _edge_rows(callers, window, callers=True)))
-        + live("callees", "Callees (outbound)", table(edge_head, _edge_rows(callees, window, callers=False)))
+        + live("callers", "Callers (inbound)", table(edge_head, _edge_rows(callers, window, mtls, callers=True)))
+        + live("callees", "Callees (outbound)", table(edge_head, _edge_rows(callees, window, mtls, callers=False)))
         + "</div>"
         + tap_panel(service=name, fixed=True)
         + live("traces", "Recent traces", trace_table(data.traces(name, 15), empty="no sampled traces yet"),
