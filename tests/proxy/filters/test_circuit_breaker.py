@@ -37,7 +37,7 @@ async def test_limit_refuses_at_once_and_frees_on_completion() -> None:
     gate.set()
     assert (await first).status == 200
     (runtime,) = tbl.clusters.values()
-    assert runtime.active_requests == 0
+    assert runtime.load.active_requests == 0
     gate.clear()
     gate.set()
     assert (await handler(routed(tbl))).status == 200
@@ -47,7 +47,7 @@ async def test_no_limit_counts_but_never_refuses() -> None:
     tbl = table([route()])
 
     async def ok(ex: Exchange) -> Response:
-        assert ex.cluster is not None and ex.cluster.active_requests == 1
+        assert ex.cluster is not None and ex.cluster.load.active_requests == 1
         return Response(200)
 
     assert (await CircuitBreaker().wrap(ok)(routed(tbl))).status == 200

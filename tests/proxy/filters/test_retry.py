@@ -82,7 +82,7 @@ class Harness:
     @property
     def cluster_retries(self) -> int:
         (cluster,) = self.table.clusters.values()
-        return cluster.active_retries
+        return cluster.load.active_retries
 
 
 BOOK = RetryPolicy(attempts=20, per_try_timeout_ms=5000, retry_on=("connect-failure", "5xx"), retriable_status_codes=())
@@ -205,11 +205,11 @@ async def test_no_policy_or_zero_attempts_is_one_attempt() -> None:
 async def test_budget_stops_retrying_without_urx() -> None:
     h = Harness(RetryPolicy(attempts=5, retry_on=("5xx",)))
     (cluster,) = h.table.clusters.values()
-    cluster.active_retries = 3  # the default budget's minimum is in use elsewhere
+    cluster.load.active_retries = 3  # the default budget's minimum is in use elsewhere
     up = Upstream([500])
     ex, response = await h.send(up)
     assert response.status == 500 and up.attempts == 1 and ex.response_flags == "-"
-    assert cluster.active_retries == 3 and h.filter.stats.budget_refused == 1
+    assert cluster.load.active_retries == 3 and h.filter.stats.budget_refused == 1
 
 
 async def test_max_retries_caps_concurrent_retries() -> None:

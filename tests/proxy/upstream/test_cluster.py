@@ -3,6 +3,7 @@ hash keys and the generated hash cookie, ejections kept across rebuilds."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 
 import pytest
@@ -11,7 +12,7 @@ from tether.core.schema.snapshot import Cluster, ConnectionPool, ConsistentHash,
 from tether.core.tasks import TaskGroup
 from tether.proxy.errors import NoHealthyUpstream
 from tether.proxy.upstream.cluster import build_cluster
-from tether.proxy.upstream.pool import PoolManager
+from tether.proxy.upstream.pool import ConnectionLimiter, PoolManager
 from tether.testing.clock import FakeClock
 from tether.testing.factories import make_exchange
 
@@ -104,3 +105,30 @@ def test_hash_cookie_is_generated_when_absent_with_a_ttl() -> None:
     assert c.key_of(with_cookie) == (key, None), "the next request with the cookie lands on the same key"
     no_ttl = build_cluster(spec(3, consistent_hash=ConsistentHash(cookie="route")), PoolManager(TaskGroup("t")).pool)
     assert no_ttl.key_of(make_exchange()) == (None, None)
+
+
+def test_in_flight_counts_and_limits_outlive_a_rebuild() -> None:
+    manager = PoolManager(TaskGroup("t"))
+    first = build_cluster(spec(connection_pool=ConnectionPool(max_connections=1)), manager.pool)
+    first.load.active_requests = 2
+    assert first.limiter is not None
+    first.limiter.busy = 1
+    again = build_cluster(spec(connection_pool=ConnectionPool(max_connections=3, http1_max_pending_requests=4)),
+                          manager.pool)
+    assert again.load is first.load and again.load.active_requests == 2
+    assert again.limiter is first.limiter and (again.limiter.max_connections, again.limiter.max_pending) == (3, 4)
+    unlimited = build_cluster(spec(), manager.pool)
+    assert unlimited.limiter is None and unlimited.load is first.load
+
+
+async def test_resize_lets_waiters_through() -> None:
+    limiter = ConnectionLimiter(1, None)
+    await limiter.acquire()
+    waiters = [asyncio.ensure_future(limiter.acquire()) for _ in range(3)]
+    await asyncio.sleep(0)
+    limiter.resize(3, None)
+    await asyncio.sleep(0)
+    assert [w.done() for w in waiters] == [True, True, False] and limiter.busy == 3
+    waiters[2].cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiters[2]

@@ -46,16 +46,17 @@ class CircuitBreaker(Filter):
             if cluster is None:
                 return await next_handler(ex)
             limit = cluster.max_requests
-            if limit is not None and cluster.active_requests >= limit:
+            load = cluster.load
+            if limit is not None and load.active_requests >= limit:
                 stats.overflow += 1
                 raise Overflow()
-            cluster.active_requests += 1
+            load.active_requests += 1
             try:
                 return await next_handler(ex)
             except Overflow:
                 stats.pending_overflow += 1  # the connection limit's queue was full
                 raise
             finally:
-                cluster.active_requests -= 1
+                load.active_requests -= 1
 
         return admit

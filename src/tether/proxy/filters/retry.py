@@ -262,6 +262,7 @@ class Retry(Filter):
                     ex.extra = {}
                 ex.extra["retry_skipped"] = "body_too_large"
         allowed = rules.attempts if replay is not None else 0
+        load = cluster.load
         done = 0
         retrying = False
         try:
@@ -279,7 +280,7 @@ class Retry(Filter):
                     error = exc
                 if retrying:
                     retrying = False
-                    cluster.active_retries -= 1
+                    load.active_retries -= 1
                 if response is not None:
                     grpc = response.headers.get(b"grpc-status") if rules.grpc and response.status == 200 else None
                     if not rules.retries_status(response.status, grpc):
@@ -293,7 +294,7 @@ class Retry(Filter):
                             ex.add_flag(error.flag)
                         ex.add_flag("URX")
                     return _outcome(response, error)
-                if not retry_allowed(cluster.active_requests, cluster.active_retries, cluster.spec.retry_budget,
+                if not retry_allowed(load.active_requests, load.active_retries, cluster.spec.retry_budget,
                                      cluster.max_retries):
                     self.stats.budget_refused += 1
                     return _outcome(response, error)
@@ -301,12 +302,12 @@ class Retry(Filter):
                     discard(response)
                 done += 1
                 self.stats.retries += 1
-                cluster.active_retries += 1
+                load.active_retries += 1
                 retrying = True
                 await self.sleep(rules.backoff(done, self.rng))
         finally:
             if retrying:
-                cluster.active_retries -= 1
+                load.active_retries -= 1
 
 
 def _outcome(response: Response | None, error: ProxyError | None) -> Response:

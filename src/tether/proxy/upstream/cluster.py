@@ -11,7 +11,7 @@ from tether.core.schema.snapshot import Cluster, ConnectionPool, Endpoint
 from tether.proxy.errors import NoHealthyUpstream
 from tether.proxy.upstream.balancer import Balancer, hash64, hash_key, make_balancer
 from tether.proxy.upstream.outlier import HostHealth, OutlierDetector
-from tether.proxy.upstream.pool import ConnectionLimiter, EndpointPool, Terms
+from tether.proxy.upstream.pool import ClusterLoad, ConnectionLimiter, EndpointPool, Terms
 
 if TYPE_CHECKING:
     from tether.proxy.exchange import Exchange
@@ -67,6 +67,7 @@ class ClusterRuntime:
         endpoints: list[EndpointRuntime],
         balancer: Balancer,
         clock: Clock = SYSTEM_CLOCK,
+        load: ClusterLoad | None = None,
     ) -> None:
         self.spec = spec
         self.name = spec.name
@@ -78,17 +79,19 @@ class ClusterRuntime:
         self.service_name = service_name
         self.service_namespace = rest.partition(".")[0] if rest else "unknown"
         self.hashing = spec.consistent_hash
-        self.active_requests = 0  # attempts in flight, counted by the circuit breaker
-        self.active_retries = 0
+        self.load = load if load is not None else ClusterLoad()
         pool = spec.connection_pool or ConnectionPool()
         self.max_requests = pool.http2_max_requests
         self.max_retries = pool.max_retries
         self.connect_timeout = pool.connect_timeout_ms / 1000.0
-        self.limiter = (
-            ConnectionLimiter(pool.max_connections, pool.http1_max_pending_requests)
-            if pool.max_connections is not None
-            else None
-        )
+        limiter = self.load.limiter
+        if pool.max_connections is None:
+            limiter = None
+        elif limiter is None:
+            limiter = ConnectionLimiter(pool.max_connections, pool.http1_max_pending_requests)
+        else:
+            limiter.resize(pool.max_connections, pool.http1_max_pending_requests)
+        self.load.limiter = self.limiter = limiter
         limited = self.limiter is not None or pool.max_requests_per_connection is not None
         self.terms = Terms(self.limiter, pool.max_requests_per_connection) if limited else None
         od = spec.outlier_detection
@@ -150,7 +153,7 @@ def build_cluster(
     spec: Cluster, pool_for: PoolLookup, clock: Clock = SYSTEM_CLOCK, rng: random.Random | None = None
 ) -> ClusterRuntime:
     """Return the runtime of ``spec`` with its endpoints bound to their (shared) pools; outlier
-    records come from the pools, so ejections outlive a snapshot swap."""
+    records and in-flight counters come from the pools, so they outlive a snapshot swap."""
     endpoints = []
     idle_timeout = spec.connection_pool.idle_timeout_ms if spec.connection_pool else None
     for e in spec.endpoints:
@@ -160,4 +163,6 @@ def build_cluster(
         health = pool.host_health(spec.name) if spec.outlier_detection is not None else None
         endpoints.append(EndpointRuntime(e, pool, health))
     balancer = make_balancer(spec.lb_policy, rng or random.Random(), spec.consistent_hash)
-    return ClusterRuntime(spec, endpoints, balancer, clock)
+    manager = endpoints[0].pool.manager if endpoints else None
+    load = manager.load(spec.name) if manager is not None else None
+    return ClusterRuntime(spec, endpoints, balancer, clock, load)

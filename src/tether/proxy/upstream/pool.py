@@ -80,6 +80,27 @@ class ConnectionLimiter:
                 return
         self.busy -= 1
 
+    def resize(self, max_connections: int, max_pending: int | None) -> None:
+        """Apply new limits (a new snapshot); waiters that now fit are let through."""
+        self.max_connections, self.max_pending = max_connections, max_pending
+        while self.waiters and self.busy < max_connections:
+            waiter = self.waiters.popleft()
+            if not waiter.done():
+                self.busy += 1
+                waiter.set_result(None)
+
+
+class ClusterLoad:
+    """What one cluster has in flight, shared by the runtimes of successive snapshots so a
+    config push neither forgets nor double-counts requests under way."""
+
+    __slots__ = ("active_requests", "active_retries", "limiter")
+
+    def __init__(self) -> None:
+        self.active_requests = 0  # attempts in flight, counted by the circuit breaker
+        self.active_retries = 0
+        self.limiter: ConnectionLimiter | None = None
+
 
 class UpstreamTls(Protocol):
     """How to secure connections to one endpoint (proxy/tls/outbound.py); ``key`` tells pools apart."""
@@ -234,7 +255,15 @@ class PoolManager:
         self.connect_timeout = connect_timeout
         self.clock = clock
         self.pools: dict[tuple[Any, ...], EndpointPool] = {}
+        self.loads: dict[str, ClusterLoad] = {}
         self._sweeper: asyncio.Task[None] | None = None
+
+    def load(self, cluster: str) -> ClusterLoad:
+        """Return the in-flight counters of ``cluster`` (by name), kept across snapshots."""
+        load = self.loads.get(cluster)
+        if load is None:
+            load = self.loads[cluster] = ClusterLoad()
+        return load
 
     def pool(self, address: str, port: int, tls: UpstreamTls | None = None) -> EndpointPool:
         """Return the pool for ``address:port`` (plaintext, or TLS as ``tls`` says: pooled apart),
