@@ -8,6 +8,7 @@ reloads, as in Envoy.
 
 from __future__ import annotations
 
+import signal
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -207,3 +208,20 @@ def test_max_ejection_percent_keeps_one_endpoint(start: Any) -> None:
         statuses = [proxy.get("pair", f"/{i}") for i in range(6)]
         assert statuses == [500] * 6, "one endpoint stays in: never 503 UH"
         assert sum(e["ejected"] for e in proxy.endpoints("pair")) == 1
+
+
+def test_ejection_outlives_a_config_reload(start: Any, tmp_path: Path) -> None:
+    with ScriptableUpstream() as order:
+        docs = service("order", order.port) + "---\n" + (GOLDEN_BOOK / "circuit-breaker.yaml").read_text()
+        proxy = start(docs)
+        order.fail_next(1, 500)
+        assert proxy.get("order", "/1") == 500
+        seen = len(proxy.sidecar.proc.stderr_text())
+        (tmp_path / "client.yaml").write_text(docs + "---\n" + destination_rule("other", "    {}\n")
+                                              + "---\n" + service("other", order.port))
+        proxy.sidecar.proc.send_signal(signal.SIGHUP)
+        assert wait_until(lambda: " applied" in proxy.sidecar.proc.stderr_text()[seen:], 10), proxy.sidecar.describe()
+        (endpoint,) = proxy.endpoints("order")
+        assert endpoint["ejected"] is True
+        assert proxy.get("order", "/2") == 503
+        assert order.request_count == 1
