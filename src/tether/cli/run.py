@@ -29,8 +29,10 @@ from tether.cli.proxy import (
     settings_from_args,
     write_ports_file,
 )
-from tether.core.errors import UsageError
+from tether.client.http import load_token
+from tether.core.errors import TetherError, UsageError
 from tether.proxy.runtime import ProxyRuntime
+from tether.proxy.tls.start import ENV_JOIN_TOKEN, mint_join_token
 
 log = logging.getLogger("tether.run")
 APP_STOP_GRACE_S = 10.0
@@ -59,7 +61,7 @@ def app_environment(app_port: int, outbound_port: int, bind: str) -> dict[str, s
     proxy = f"http://{bind}:{outbound_port}"
     env = dict(os.environ)
     env.update({"PORT": str(app_port), "HTTP_PROXY": proxy, "http_proxy": proxy})
-    for name in ("NO_PROXY", "no_proxy"):
+    for name in ("NO_PROXY", "no_proxy", ENV_JOIN_TOKEN):  # the join token is the sidecar's, not the app's
         env.pop(name, None)
     return env
 
@@ -79,6 +81,14 @@ def run_command(args: argparse.Namespace) -> int:
 
 async def _run(args: argparse.Namespace, cmd: list[str]) -> int:
     node = node_from_args(args)
+    if args.control and not args.token_file and not os.environ.get(ENV_JOIN_TOKEN):
+        admin = load_token(None)  # env TETHER_TOKEN_FILE or ./.tether/admin.token
+        if admin is not None:  # the operator may mint: give this sidecar its own identity
+            try:
+                os.environ[ENV_JOIN_TOKEN] = await asyncio.to_thread(
+                    mint_join_token, args.control, admin, node.name, node.namespace, node.service_account)
+            except TetherError as exc:
+                log.warning("could not mint a join token (%s); the sidecar runs without mTLS", exc)
     async with running_sidecar(node, settings_from_args(args), args) as (runtime, ports):
         ready = asyncio.get_running_loop().create_task(_wait_ready(runtime), name="run/ready")
         stopped = asyncio.get_running_loop().create_task(runtime.stopped.wait(), name="run/stopped")

@@ -26,6 +26,7 @@ from tether.client.http import ControlClient, load_token
 from tether.core.errors import UsageError
 from tether.demo.load import LoadGenerator
 from tether.demo.supervisor import StartFailed, Supervisor, tether_argv
+from tether.proxy.tls.start import ENV_JOIN_TOKEN
 
 SERVICES = ("order", "shipping", "invoicing", "home")
 START_TIMEOUT_S = 60.0
@@ -117,9 +118,11 @@ class Demo:
                 "--trace-sampling",
                 "100",
             ),
+            env={ENV_JOIN_TOKEN: self._join_token(client, "ingressgateway")},
         )
         for name in SERVICES:
-            self.supervisor.start(name, self._run_argv(name), env=self._app_env(name))
+            env = {**self._app_env(name), ENV_JOIN_TOKEN: self._join_token(client, name)}
+            self.supervisor.start(name, self._run_argv(name), env=env)
         gw_port = self.supervisor.wait_ports(gateway, START_TIMEOUT_S)["outbound"]
         self.gateway_url = f"http://{opts.bind}:{gw_port}"
         for child in self.supervisor.children[2:]:
@@ -138,6 +141,10 @@ class Demo:
         flags = ["--name", name, "--control", self.control_url, "--bind", self.options.bind, "--trace-sampling", "100"]
         flags += ["--access-log", str(self.logs / f"{name}-access.log"), "--labels", f"app={name},version=v1"]
         return tether_argv("run", *flags, "--", sys.executable, "-m", f"tether.demo.{name}")
+
+    def _join_token(self, client: ControlClient, name: str) -> str:
+        """Return a join token for workload ``name`` (its sidecar's mTLS certificate), minted with the admin token."""
+        return str(client.request("POST", "/v1/tokens", {"name": name, "namespace": "default"})["token"])
 
     def _app_env(self, name: str) -> dict[str, str]:
         return {
