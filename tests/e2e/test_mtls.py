@@ -201,6 +201,19 @@ def test_admin_endpoints_refuse_requests_without_the_credential(mesh: MtlsMesh) 
     assert done.startswith("tjt1.")
 
 
+def test_the_books_enforce_mtls_scenario(mesh: MtlsMesh) -> None:
+    book = (Path(__file__).parents[2] / "examples" / "book" / "enforce-mtls.yaml").read_text()
+    mesh.proxy("invoicing", mesh.app.port)
+    assert wait_until(lambda: mesh.call("http://invoicing/x") == 200, 10)
+    mesh.apply(book, "invoicing", "STRICT")
+    assert plaintext_refused(mesh.procs["invoicing"].port("inbound"))
+    assert mesh.call("http://invoicing/x") == 200
+    dump = json.loads(mesh.get("client", "/config_dump").body)["snapshot"]
+    cluster = next(c for c in dump["clusters"] if c["service"].startswith("invoicing."))
+    assert cluster["tls_mode"] == "ISTIO_MUTUAL"
+    mesh.admin.delete_files([("enforce-mtls.yaml", book)])
+
+
 def test_rotation_under_continuous_load_loses_no_request(mesh: MtlsMesh) -> None:
     statuses: list[int] = []
     stop = threading.Event()
