@@ -25,3 +25,8 @@ def test_sparkline_draws_runs_and_gaps() -> None:
     assert svg.count("<polyline") == 2 and "last 3" in svg
     point = {"rps": 1.0, "success_rate": 0.5, "latency_ms": {"p99": 10.0}}
     assert all("<polyline" in s for s in sparks([point, point]))
+
+
+def test_flat_series_sit_at_the_top_unless_zero() -> None:
+    assert 'points="0.0,2.0 10.0,2.0"' in sparkline([1.0, 1.0], width=10, height=26, floor=None)
+    assert 'points="0.0,24.0 10.0,24.0"' in sparkline([0.0, 0.0], width=10, height=26)

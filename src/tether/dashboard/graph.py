@@ -205,7 +205,7 @@ def _edge_svg(e: Edge, pos: dict[str, tuple[int, int]]) -> str:
         f'<path d="{path}" marker-end="url(#arrow)"/>'
         f'<text x="{lx:.0f}" y="{ly - 12:.0f}" text-anchor="middle" class="edge-label">{escape(rate)}</text>'
         f'<text x="{lx + 6:.0f}" y="{ly + 1:.0f}" text-anchor="middle" class="edge-label">p99 {fmt_ms(e.p99)}</text>'
-        f"{_lock(lx - 30, ly - 7, e.mtls)}</g>"
+        f"{_lock(lx - 42, ly - 7, e.mtls)}</g>"
     )
 
 

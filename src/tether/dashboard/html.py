@@ -102,14 +102,16 @@ def sparkline(values: Sequence[float | None], *, cls: str = "", label: str = "",
         return f'<svg class="spark empty {esc(cls)}" width="{width}" height="{height}" aria-label="{esc(label)}"></svg>'
     low = min(known) if floor is None else min(floor, min(known))
     high = max(known) if ceiling is None else max(ceiling, max(known))
-    span = (high - low) or 1.0
+    span = high - low
     step = width / max(1, len(values) - 1)
     runs: list[list[str]] = [[]]
     for i, v in enumerate(values):
         if v is None:
             runs.append([])
             continue
-        y = height - 2 - (v - low) / span * (height - 4)
+        # A flat series sits at the top when it is above zero (e.g. 100 %), else at the bottom.
+        share = (v - low) / span if span else (1.0 if v > 0 else 0.0)
+        y = height - 2 - share * (height - 4)
         runs[-1].append(f"{i * step:.1f},{y:.1f}")
     lines = "".join(f'<polyline points="{" ".join(r)}"/>' for r in runs if r)
     title = f"{label}: last {known[-1]:.3g}" if label else ""
