@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import os
 import sys
@@ -31,8 +32,21 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--ca-key", help="key of --ca-cert")
     parser.add_argument("--ca-trust", action="append", default=[], metavar="PEM",
                         help="another root to trust (root rotation overlap); repeatable")
+    parser.add_argument("--tls", action="store_true",
+                        help="serve the API over HTTPS with a certificate from the mesh CA (needed off loopback)")
     parser.add_argument("--log-level", default="INFO")
     parser.set_defaults(func=run_control)
+
+
+def check_exposure(bind: str, tls: bool) -> None:
+    """Raise UsageError when the API would listen beyond loopback in plaintext."""
+    try:
+        loopback = ipaddress.ip_address(bind).is_loopback
+    except ValueError:
+        loopback = bind == "localhost"
+    if not loopback and not tls:
+        raise UsageError(f"--bind {bind}: the control API (join tokens, certificates, the admin credential) "
+                         "would travel in plaintext beyond this machine; add --tls")
 
 
 def parse_ttl(text: str) -> float:
@@ -64,6 +78,7 @@ def run_control(args: argparse.Namespace) -> int:
         )
     if args.store != "sqlite":
         raise UsageError(f"--store must be sqlite or etcd://HOST:PORT, got {args.store!r}")
+    check_exposure(args.bind, args.tls)
     if args.heartbeat_interval <= 0:
         raise UsageError("--heartbeat-interval must be positive")
     logging.basicConfig(
@@ -76,5 +91,6 @@ def run_control(args: argparse.Namespace) -> int:
     from tether.control.server import serve
 
     data = os.path.abspath(args.data)
-    uvloop.run(serve(data, args.bind, args.port, args.ports_file, args.heartbeat_interval, ca_options(args)))
+    uvloop.run(serve(data, args.bind, args.port, args.ports_file, args.heartbeat_interval, ca_options(args),
+                      args.tls))
     return 0

@@ -14,6 +14,7 @@ import logging
 import os
 import secrets
 import signal
+import ssl
 from collections.abc import Sequence
 from typing import Any
 
@@ -111,6 +112,7 @@ class ControlPlane:
         self._world_cache: tuple[tuple[int, int], World] | None = None
         # The mesh CA (control/ca/): signs workload certificates; None runs without mTLS.
         self.ca: MeshCA | None = None
+        self.tls: ssl.SSLContext | None = None  # HTTPS for the API (--tls), with a certificate from the CA
         self.telemetry = TelemetryStore(clock)
         self._tasks = TaskGroup("control")
         self.http: HttpServer | None = None
@@ -164,7 +166,7 @@ class ControlPlane:
         self.hub.start()
         self._tasks.spawn("expire", self._expire_loop())
         self._tasks.spawn("jwks", self.jwks.run(lambda: jwks_uris(self.world()), self.hub.changed))
-        self.http = HttpServer(make_handler(self))
+        self.http = HttpServer(make_handler(self), tls=self.tls)
         return await self.http.start(host, port)
 
     async def close(self) -> None:
@@ -195,7 +197,7 @@ def write_ports_file(path: str, port: int) -> None:
 
 async def serve(
     data_dir: str, host: str, port: int, ports_file: str | None, heartbeat_interval: float,
-    ca: CaOptions | None = None,
+    ca: CaOptions | None = None, tls: bool = False,
 ) -> None:
     """Run the control plane until SIGTERM/SIGINT; raises StoreError if the store cannot open,
     CaError when the CA's files are unusable.
@@ -206,6 +208,8 @@ async def serve(
     token = ensure_admin_token(data_dir)
     plane = ControlPlane(store, token, heartbeat_interval=heartbeat_interval)
     plane.ca = MeshCA.in_dir(data_dir, ca or CaOptions(), SYSTEM_CLOCK)
+    if tls:
+        plane.tls = plane.ca.control_context(host)
     from tether.dashboard import make_dashboard
 
     plane.fallback = make_dashboard(plane)  # the dashboard shares the API's port
@@ -218,8 +222,8 @@ async def serve(
         if ports_file:
             write_ports_file(ports_file, bound)
         log.warning(
-            "tether control listening on http://%s:%d (data %s, revision %d)",
-            host, bound, data_dir, store.revision,
+            "tether control listening on %s://%s:%d (data %s, revision %d)",
+            "https" if tls else "http", host, bound, data_dir, store.revision,
         )
         await stop.wait()
     finally:

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -149,8 +150,10 @@ class _Parser:
 class HttpServer:
     """Serves ``handler`` on one listening socket; ``close()`` ends every connection."""
 
-    def __init__(self, handler: Handler, *, max_body: int = 8 << 20, idle_timeout: float = 300.0):
+    def __init__(self, handler: Handler, *, max_body: int = 8 << 20, idle_timeout: float = 300.0,
+                 tls: ssl.SSLContext | None = None):
         self.handler = handler
+        self.tls = tls  # serve HTTPS (``tether control --tls``)
         self.max_body = max_body
         self.idle_timeout = idle_timeout
         self._server: asyncio.Server | None = None
@@ -159,7 +162,7 @@ class HttpServer:
 
     async def start(self, host: str, port: int) -> int:
         """Listen on ``host:port`` (0 picks a free port) and return the bound port."""
-        self._server = await asyncio.start_server(self._accept, host, port, reuse_address=True)
+        self._server = await asyncio.start_server(self._accept, host, port, reuse_address=True, ssl=self.tls)
         self.port = int(self._server.sockets[0].getsockname()[1])
         return self.port
 

@@ -13,6 +13,7 @@ is the SPIFFE URI the caller was entitled to.
 from __future__ import annotations
 
 import glob
+import ipaddress
 import os
 from dataclasses import dataclass
 from datetime import timedelta
@@ -91,6 +92,33 @@ class Authority:
         signed = leaf.sign(self.key, _hash_for(self.key))
         chain = [signed] + ([self.cert] if self.chain else []) + [c for c in self.chain[:-1]]
         return "".join(cert_to_pem(c) for c in chain)
+
+
+def issue_server(authority: Authority, hosts: list[str], ident: SpiffeId, key: ec.EllipticCurvePrivateKey,
+                 ttl_s: float, now: float) -> str:
+    """Return a PEM chain for a server reachable as ``hosts`` (DNS names or IP addresses) that is
+    also ``ident`` (the control plane's own certificate for ``--tls``)."""
+    names: list[x509.GeneralName] = [x509.UniformResourceIdentifier(ident.uri)]
+    for host in dict.fromkeys(hosts):
+        try:
+            names.append(x509.IPAddress(ipaddress.ip_address(host)))
+        except ValueError:
+            names.append(x509.DNSName(host))
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "tether control")]))
+        .issuer_name(authority.cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(utc(now - BACKDATE_S))
+        .not_valid_after(utc(min(now + ttl_s, authority.cert.not_valid_after_utc.timestamp())))
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+    )
+    leaf = builder.sign(authority.key, _hash_for(authority.key))
+    chain = [leaf] + ([authority.cert] if authority.chain else []) + list(authority.chain[:-1])
+    return "".join(cert_to_pem(c) for c in chain)
 
 
 def _hash_for(key: SigningKey) -> hashes.SHA256 | None:

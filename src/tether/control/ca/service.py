@@ -7,16 +7,20 @@ exactly the identity that token grants. Every refusal is logged with its reason.
 from __future__ import annotations
 
 import logging
+import socket
+import ssl
 from dataclasses import dataclass
 
 import msgspec
 
-from tether.control.ca.authority import Authority, load_or_create
+from tether.control.ca.authority import ROOT_LIFETIME_S, Authority, issue_server, load_or_create
 from tether.control.ca.tokens import JoinTokens, TokenClaims
 from tether.core.clock import Clock
+from tether.core.schema.security import ROOT_NAMESPACE
 from tether.core.schema.snapshot import Snapshot, with_version
-from tether.proxy.tls.certs import load_certs, not_after
-from tether.proxy.tls.spiffe import check_trust_domain
+from tether.proxy.tls.certs import load_certs, new_key, not_after
+from tether.proxy.tls.contexts import load_chain
+from tether.proxy.tls.spiffe import check_trust_domain, make_id
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +96,19 @@ class MeshCA:
         log.info("issued a certificate for %s to %s", claims.identity.uri, peer or "a proxy")
         return Issued(certificate=chain, trust_bundle=self.authority.bundle, spiffe_id=claims.identity.uri,
                       expires=not_after(load_certs(chain)[0]))
+
+    def control_context(self, bind: str) -> ssl.SSLContext:
+        """Return the TLS context of the control API (``--tls``): a certificate from this CA for
+        ``bind``, ``localhost``, ``127.0.0.1`` and this host's name (clients verify it against the
+        trust bundle, ``<data>/ca/root-cert.pem``). Valid as long as the root; made at every start."""
+        key = new_key()
+        ident = make_id(self.trust_domain, ROOT_NAMESPACE, "control")
+        hosts = [h for h in (bind, "localhost", "127.0.0.1", socket.gethostname()) if h not in ("", "0.0.0.0", "::")]
+        chain = issue_server(self.authority, hosts, ident, key, ROOT_LIFETIME_S, self.clock.wall())
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+        load_chain(ctx, chain, key)
+        return ctx
 
     def secure(self, snapshot: Snapshot) -> Snapshot:
         """Return ``snapshot`` carrying the trust bundle (versioned again, since content changed)."""

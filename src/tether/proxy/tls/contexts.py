@@ -45,7 +45,8 @@ class Credentials:
         return Credentials(chain_pem=self.chain_pem, key=self.key, bundle=bundle)
 
 
-def _load_chain(ctx: ssl.SSLContext, chain_pem: str, key: PrivateKey) -> None:
+def load_chain(ctx: ssl.SSLContext, chain_pem: str, key: PrivateKey) -> None:
+    """Load ``chain_pem`` and ``key`` into ``ctx`` without writing the key to the file system."""
     data = chain_pem.encode() + key_to_pem(key)
     memfd = getattr(os, "memfd_create", None)
     if memfd is not None:
@@ -69,7 +70,7 @@ def _base(purpose: ssl.Purpose, creds: Credentials) -> ssl.SSLContext:
     ctx.check_hostname = False  # the peer is checked by SPIFFE ID, not by host name
     ctx.verify_mode = ssl.CERT_REQUIRED
     ctx.load_verify_locations(cadata="".join(creds.bundle))
-    _load_chain(ctx, creds.chain_pem, creds.key)
+    load_chain(ctx, creds.chain_pem, creds.key)
     with contextlib.suppress(ssl.SSLError, ValueError):
         ctx.set_alpn_protocols(["http/1.1"])
     return ctx
