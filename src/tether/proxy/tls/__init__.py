@@ -1,0 +1,1 @@
+"""Sidecar identity and mutual TLS: certificates, contexts, the inbound gate, outbound checks."""

@@ -1,0 +1,1 @@
+"""The mesh certificate authority: root, workload certificates, join tokens (docs/security.md)."""
