@@ -23,6 +23,8 @@ def test_service_page_has_metrics_routes_edges_tap_and_traces(tmp_path: Path) ->
     assert 'data-metric="success"' in html and "100%" in html
     assert "order.0" in html and "[DEFAULT]" in html  # the routes
     assert 'href="/service/default/shipping?window=1m"' in html  # a caller
+    assert '<span title="cluster.local/ns/default/sa/shipping">…/sa/shipping</span>' in html
+    assert '<span class="sr ok">yes</span>' in html  # its calls arrived with a verified certificate
     assert 'data-tap="/v1/telemetry/tap"' in html and 'name="service" value="order"' in html
     assert "trace-link" in html
 

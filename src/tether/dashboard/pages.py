@@ -71,8 +71,10 @@ def _edge_rows(edges: Sequence[EdgeRow], window: str, mtls: set[str], *, callers
         other = f'<a href="{esc(service_href(ns, name, window))}">{esc(name)}</a>' if name != "unknown" else "unknown"
         edge_id = f"{e.source_namespace}/{e.source}->{e.destination_namespace}/{e.destination}"
         secure = '<span class="sr ok">yes</span>' if edge_id in mtls else "no"
+        identity = e.client_id if callers else e.server_id
+        short = identity if identity == "unknown" else "…/" + "/".join(identity.split("/")[-2:])
         out.append([other, esc(ns), str(e.requests), rate_cell(e.success_rate), rps(e.rps),
-                    ms(e.latency_ms.p99), esc(e.client_id if callers else e.server_id), secure])
+                    ms(e.latency_ms.p99), secure, f'<span title="{esc(identity)}">{esc(short)}</span>'])
     return out
 
 
@@ -112,7 +114,7 @@ def service(data: DashboardData, namespace: str, name: str, window: str) -> str:
     me = (namespace, name)
     callers = [e for e in edges if (e.destination_namespace, e.destination) == me]
     callees = [e for e in edges if (e.source_namespace, e.source) == me]
-    edge_head = ["workload", "namespace", "requests", "success", "rps", "p99", "identity", "mTLS"]
+    edge_head = ["workload", "namespace", "requests", "success", "rps", "p99", "mTLS", "identity"]
     here = f"/service/{quote(namespace, safe='')}/{quote(name, safe='')}"
     body = (
         live("summary", f"Golden metrics (last {window})", cards, cls="wide")
