@@ -139,3 +139,15 @@ async def test_strict_without_a_certificate_refuses_everything(gate: tuple[Liste
     policy.mode, policy.context = STRICT, None
     assert await _get(listener.port) == b""
     assert policy.rejected["no_certificate"] == 1
+
+
+async def test_a_trusted_certificate_from_another_trust_domain_is_refused(
+    gate: tuple[Listener, InboundPolicy], caplog: pytest.LogCaptureFixture
+) -> None:
+    listener, policy = gate
+    other = DevCa("other.org")
+    policy.context = server_context(SERVER.with_bundle((*CA.bundle, *other.bundle)))
+    creds = other.credentials("default", "order", bundle=CA.bundle)
+    assert await _refused(listener.port, creds)
+    assert await _counted(policy, "identity")
+    assert "peer spiffe://other.org/ns/default/sa/order is outside trust domain cluster.local" in caplog.text
