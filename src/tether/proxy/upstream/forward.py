@@ -100,7 +100,10 @@ async def forward(ex: Exchange) -> Response:
     head = request_head(ex.method, ex.path, ex.headers)
     limiter = cluster.limiter
     if limiter is not None:
-        await limiter.acquire()  # Overflow (UO) when the queue is full; nothing held then
+        if limiter.busy < limiter.max_connections and not limiter.waiters:
+            limiter.busy += 1  # a free slot: no need to go through the queue
+        else:
+            await limiter.acquire()  # Overflow (UO) when the queue is full; nothing held then
     endpoint.total_requests += 1
     endpoint.active_requests += 1
     try:
@@ -119,7 +122,9 @@ async def forward(ex: Exchange) -> Response:
     finally:
         endpoint.active_requests -= 1
     if cluster.outlier is not None:
-        cluster.report(endpoint, response.status)
+        health = endpoint.health
+        if response.status >= 500 or health.consecutive_5xx or health.consecutive_gateway:
+            cluster.report(endpoint, response.status)
     if ex.extra is not None and "set_cookie" in ex.extra:
         response.headers.add(b"set-cookie", ex.extra["set_cookie"])
     return response
