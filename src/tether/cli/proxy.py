@@ -19,6 +19,7 @@ from tether.core.errors import ConfigRejected, UsageError
 from tether.core.identity import ProxyNode
 from tether.core.schema.snapshot import Snapshot
 from tether.core.tasks import TaskGroup
+from tether.proxy.filters.jwt import report_unknown_keys
 from tether.proxy.listener import ListenerSettings
 from tether.proxy.runtime import ProxyRuntime, ProxySettings
 from tether.proxy.static_loader import load_isolated
@@ -164,6 +165,7 @@ async def running_sidecar(
         else:
             log.warning("no join token (TETHER_JOIN_TOKEN or --token-file): no workload certificate, no mTLS")
         background.spawn("watch", watch)
+        report_unknown_keys(runtime.filters, args.control, background)
     start_telemetry(background, runtime.telemetry, node, telemetry)
     try:
         yield runtime, ports

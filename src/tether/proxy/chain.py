@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 
+from tether.core.schema.snapshot import Snapshot
 from tether.proxy.exchange import Exchange, Response
 
 Handler = Callable[[Exchange], Awaitable[Response]]
@@ -33,6 +34,9 @@ class Filter:
 
     def on_complete(self, ex: Exchange) -> None:
         """Observe a finished exchange."""
+
+    def check_snapshot(self, snapshot: Snapshot) -> None:
+        """Refuse a snapshot this filter cannot run, before it is swapped in: raise ConfigRejected."""
 
     def on_snapshot(self) -> None:
         """Drop state tied to the previous snapshot (called after every swap)."""

@@ -116,6 +116,8 @@ class ProxyRuntime:
         pools, secure = self.pools.pool, self.tls.upstream
         try:
             table = compile_table(snapshot, lambda a, p: pools(a, p, secure(a, p)), gateway=self.node.kind == "gateway")
+            for flt in self.filters:
+                flt.check_snapshot(snapshot)
         except ConfigRejected as exc:
             if self.snapshot is not None:
                 self.tls.apply(self.snapshot)  # back to the TLS settings of the snapshot still running

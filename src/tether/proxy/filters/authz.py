@@ -79,6 +79,12 @@ class Authorization(Filter):
         self._snapshot: Snapshot | None = None
         self._engine: Engine | None = None
 
+    def check_snapshot(self, snapshot: Snapshot) -> None:
+        """Refuse a snapshot whose policies do not compile (raises ConfigRejected), so the proxy
+        NACKs it and keeps enforcing the last good policies."""
+        if snapshot.authz is not None and snapshot.authz.policies:
+            Engine(snapshot.authz)
+
     def engine(self) -> Engine | None:
         """Return the engine of the current snapshot (compiled on first use), None without policies."""
         table = self.table()
