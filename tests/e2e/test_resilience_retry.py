@@ -146,7 +146,7 @@ def test_request_body_is_replayed_and_large_bodies_are_not_retried(client: Clien
     assert client.get("/big", "big-1", method="POST", body=big).status == 500
     assert client.order.request_count == 1 and client.order.requests[0].body_length == len(big)
     entry = client.entry("big-1")
-    assert entry["retry_skipped"] == "body_too_large" and entry["response_flags"] == "-"
+    assert entry["notes"]["retry_skipped"] == "body_too_large" and entry["response_flags"] == "-"
 
 
 def test_per_try_timeouts_are_retried_then_ut_urx(client: Client) -> None:

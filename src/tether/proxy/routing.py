@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable, Mapping
 from urllib.parse import parse_qsl
 
+from tether.core.clock import SYSTEM_CLOCK, Clock
 from tether.core.errors import ConfigRejected
 from tether.core.schema.snapshot import Route, RouteMatch, Snapshot, StringMatch
 from tether.proxy.codec.http1 import Headers
@@ -184,10 +185,16 @@ class RoutingTable:
         return self.catch_all
 
 
-def compile_table(snapshot: Snapshot, pool_for: PoolLookup, gateway: bool = False) -> RoutingTable:
-    """Return the routing table of ``snapshot`` (its ``gateway_hosts`` when ``gateway``);
-    raises ConfigRejected if it is inconsistent."""
-    clusters = {c.name: build_cluster(c, pool_for) for c in snapshot.clusters}
+def compile_table(
+    snapshot: Snapshot,
+    pool_for: PoolLookup,
+    gateway: bool = False,
+    clock: Clock = SYSTEM_CLOCK,
+    rng: random.Random | None = None,
+) -> RoutingTable:
+    """Return the routing table of ``snapshot`` (its ``gateway_hosts`` when ``gateway``); the
+    clusters balance and eject on ``clock`` and ``rng``. Raises ConfigRejected if it is inconsistent."""
+    clusters = {c.name: build_cluster(c, pool_for, clock, rng) for c in snapshot.clusters}
     domains: dict[str, VirtualHostEntry] = {}
     for vh in snapshot.gateway_hosts if gateway else snapshot.virtual_hosts:
         routes = []

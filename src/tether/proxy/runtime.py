@@ -57,6 +57,7 @@ class ProxyRuntime:
         self.node = node
         self.settings = settings
         self.clock = clock
+        self.rng = rng
         self.tasks = TaskGroup("proxy")
         self.pools = PoolManager(self.tasks)
         self.tls = MeshTls(settings.app_port)  # credentials come from tls/identity.py (with a join token)
@@ -105,7 +106,7 @@ class ProxyRuntime:
                 Endpoint(address="127.0.0.1", port=app_port, workload=self.node.name, namespace=self.node.namespace),
             ),
         )
-        return build_cluster(spec, self.pools.pool)
+        return build_cluster(spec, self.pools.pool, self.clock, self.rng)
 
     def _count_reject(self, status: int) -> None:
         self.rejected[status] = self.rejected.get(status, 0) + 1
@@ -115,7 +116,13 @@ class ProxyRuntime:
         self.tls.apply(snapshot)
         pools, secure = self.pools.pool, self.tls.upstream
         try:
-            table = compile_table(snapshot, lambda a, p: pools(a, p, secure(a, p)), gateway=self.node.kind == "gateway")
+            table = compile_table(
+                snapshot,
+                lambda a, p: pools(a, p, secure(a, p)),
+                gateway=self.node.kind == "gateway",
+                clock=self.clock,
+                rng=self.rng,
+            )
             for flt in self.filters:
                 flt.check_snapshot(snapshot)
         except ConfigRejected as exc:

@@ -91,7 +91,7 @@ class AccessLog(Filter):
             source = (node.name, node.namespace)
             destination = (endpoint.workload, endpoint.namespace) if endpoint else (None, None)
         user_agent = ex.headers.get(b"user-agent")
-        record: dict[str, object] = {
+        return {
             "start_time": self.timestamp(ex.start_wall),
             "direction": ex.direction,
             "method": ex.method.decode("latin-1"),
@@ -116,7 +116,3 @@ class AccessLog(Filter):
             "destination_namespace": destination[1],
             "notes": _notes(ex.extra),
         }
-        extra = ex.extra
-        if extra is not None and "retry_skipped" in extra:
-            record["retry_skipped"] = extra["retry_skipped"]  # why a request was not retried
-        return record

@@ -302,6 +302,9 @@ class Retry(Filter):
                     discard(response)
                 done += 1
                 self.stats.retries += 1
+                if ex.extra is None:
+                    ex.extra = {}
+                ex.extra["retry_attempts"] = done  # spans and the access log report it
                 load.active_retries += 1
                 retrying = True
                 await self.sleep(rules.backoff(done, self.rng))
