@@ -27,6 +27,7 @@ from tether.proxy.telemetry.start import start_telemetry, telemetry_options
 from tether.proxy.tls.start import after_ready, node_for_token, read_join_token, start_identity
 
 log = logging.getLogger("tether.proxy")
+FINAL_PUSH_TIMEOUT_S = 1.0
 
 
 def parse_labels(text: str) -> dict[str, str]:
@@ -166,13 +167,16 @@ async def running_sidecar(
             log.warning("no join token (TETHER_JOIN_TOKEN or --token-file): no workload certificate, no mTLS")
         background.spawn("watch", watch)
         report_unknown_keys(runtime.filters, args.control, background)
-    start_telemetry(background, runtime.telemetry, node, telemetry)
+    telemetry_tasks = start_telemetry(background, runtime.telemetry, node, telemetry)
     try:
         yield runtime, ports
     finally:
         log.info("draining (up to %.1fs)", settings.drain_timeout)
         await background.close()
         await runtime.drain()
+        if telemetry_tasks.reporter is not None:  # what the last interval saw is not lost
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(telemetry_tasks.reporter.push_once(), FINAL_PUSH_TIMEOUT_S)
 
 
 async def _serve(node: ProxyNode, settings: ProxySettings, args: argparse.Namespace) -> int:
