@@ -42,7 +42,7 @@ class Rotation:
             self.control.stop()
         self.starts += 1
         self.control = start_tether(["control", "--port", str(self.port), "--data", str(self.data),
-                                     "--heartbeat-interval", "0.5", "--cert-ttl", "4s", *ca_flags],
+                                     "--heartbeat-interval", "3", "--cert-ttl", "4s", *ca_flags],
                                     self.tmp, name=f"control-{self.starts}")
         self.port = self.control.port("port")
 
