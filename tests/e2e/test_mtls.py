@@ -25,7 +25,7 @@ from tether.proxy.tls.certs import make_csr, new_key
 from tether.proxy.tls.contexts import Credentials, client_context
 from tether.proxy.tls.devpki import DevCa
 from tether.proxy.tls.spiffe import make_id
-from tether.testing.procs import RunningProcess, start_tether, wait_until
+from tether.testing.procs import RunningProcess, start_process, start_tether, wait_until
 from tether.testing.rawhttp import RawClient, http_request
 from tether.testing.upstream import ScriptableUpstream
 
@@ -212,6 +212,18 @@ def test_the_books_enforce_mtls_scenario(mesh: MtlsMesh) -> None:
     cluster = next(c for c in dump["clusters"] if c["service"].startswith("invoicing."))
     assert cluster["tls_mode"] == "ISTIO_MUTUAL"
     mesh.admin.delete_files([("enforce-mtls.yaml", book)])
+
+
+def test_tether_run_mints_its_sidecars_token_and_keeps_it_from_the_app(mesh: MtlsMesh) -> None:
+    env = {"TETHER_TOKEN_FILE": str(mesh.data / "admin.token"), "TETHER_JOIN_TOKEN": ""}
+    script = "import os, time; print('app sees token:', bool(os.environ.get('TETHER_JOIN_TOKEN')), flush=True); " \
+             "time.sleep(30)"
+    run = start_process([sys.executable, "-m", "tether", "run", "--name", "runner", "--control", mesh.url, "--",
+                         sys.executable, "-c", script], mesh.tmp, "runner", env=env)
+    mesh.procs["runner"] = run
+    assert wait_until(lambda: "workload certificate for spiffe://cluster.local/ns/default/sa/runner"
+                      in run.stderr_text(), 10), run.describe()
+    assert wait_until(lambda: "app sees token: False" in run.stdout_text(), 10), run.describe()
 
 
 def test_rotation_under_continuous_load_loses_no_request(mesh: MtlsMesh) -> None:
