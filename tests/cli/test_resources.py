@@ -15,27 +15,9 @@ import yaml
 from tether.cli.main import main
 from tether.control.server import ControlPlane, ensure_admin_token
 from tether.control.store import Store
+from tether.testing.mesh import BOOK_VS
 
 T = TypeVar("T")
-
-RETRY = """\
-apiVersion: networking.istio.io/v1alpha3
-kind: VirtualService
-metadata:
-  name: order-retry
-spec:
-  hosts:
-  - order.default.svc.cluster.local
-  http:
-  - retries:
-      attempts: 20
-      perTryTimeout: 5s
-      retryOn: connect-failure,5xx
-    timeout: 10s
-    route:
-    - destination:
-        host: order.default.svc.cluster.local
-"""
 
 RULE = """\
 apiVersion: networking.istio.io/v1beta1
@@ -89,12 +71,12 @@ def write(tmp_path: Path, name: str, text: str) -> str:
 def test_apply_prints_kubectl_lines(
     plane: ThreadPlane, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    retry = write(tmp_path, "retry.yaml", RETRY)
+    retry = write(tmp_path, "retry.yaml", BOOK_VS)
     assert main(["apply", "-f", retry]) == 0
     assert capsys.readouterr().out == "virtualservice.networking.istio.io/order-retry created\n"
     assert main(["apply", "-f", retry]) == 0
     assert capsys.readouterr().out == "virtualservice.networking.istio.io/order-retry unchanged\n"
-    write(tmp_path, "retry.yaml", RETRY.replace("10s", "11s"))
+    write(tmp_path, "retry.yaml", BOOK_VS.replace("10s", "11s"))
     assert main(["apply", "-f", retry]) == 0
     assert capsys.readouterr().out.endswith("order-retry configured\n")
 
@@ -104,7 +86,7 @@ def test_apply_directory_and_warnings_from_analysis(
 ) -> None:
     folder = tmp_path / "conf"
     folder.mkdir()
-    write(folder, "a.yaml", RETRY)
+    write(folder, "a.yaml", BOOK_VS)
     write(folder, "b.yaml", RULE)
     write(folder, "notes.txt", "ignored")
     assert main(["apply", "-f", str(folder)]) == 0
@@ -120,7 +102,7 @@ def test_apply_directory_and_warnings_from_analysis(
 def test_invalid_document_refuses_everything(
     plane: ThreadPlane, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    bad = RETRY.replace("attempts: 20", "attempts: many")
+    bad = BOOK_VS.replace("attempts: 20", "attempts: many")
     good = write(tmp_path, "good.yaml", RULE)
     wrong = write(tmp_path, "retry.yaml", "---\n" + RULE.replace("name: order,", "name: o2,")
                   + "---\n" + bad)
@@ -137,14 +119,14 @@ def test_apply_without_token_explains_what_to_do(
 ) -> None:
     monkeypatch.delenv("TETHER_TOKEN_FILE")
     monkeypatch.chdir(tmp_path)
-    assert main(["apply", "-f", write(tmp_path, "r.yaml", RETRY)]) == 1
+    assert main(["apply", "-f", write(tmp_path, "r.yaml", BOOK_VS)]) == 1
     assert "--token-file" in capsys.readouterr().err
 
 
 def test_get_table_yaml_json_and_missing(
     plane: ThreadPlane, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    main(["apply", "-f", write(tmp_path, "r.yaml", RETRY), "-f", write(tmp_path, "d.yaml", RULE)])
+    main(["apply", "-f", write(tmp_path, "r.yaml", BOOK_VS), "-f", write(tmp_path, "d.yaml", RULE)])
     capsys.readouterr()
     assert main(["get", "vs"]) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -174,7 +156,7 @@ def test_unknown_kind_is_a_user_error(
 def test_delete_by_name_and_by_file(
     plane: ThreadPlane, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    retry = write(tmp_path, "r.yaml", RETRY)
+    retry = write(tmp_path, "r.yaml", BOOK_VS)
     rule = write(tmp_path, "d.yaml", RULE)
     main(["apply", "-f", retry, "-f", rule])
     capsys.readouterr()
@@ -190,7 +172,7 @@ def test_delete_by_name_and_by_file(
 def test_describe_shows_spec_and_findings(
     plane: ThreadPlane, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    main(["apply", "-f", write(tmp_path, "r.yaml", RETRY)])
+    main(["apply", "-f", write(tmp_path, "r.yaml", BOOK_VS)])
     capsys.readouterr()
     assert main(["describe", "vs", "order-retry"]) == 0
     out = capsys.readouterr().out

@@ -20,46 +20,7 @@ from tether.core.identity import ProxyNode
 from tether.core.schema.snapshot import Snapshot
 from tether.core.tasks import TaskGroup
 from tether.proxy.watch import WatchState, run_watch
-
-BOOK_DR = """\
-apiVersion: networking.istio.io/v1alpha3
-kind: DestinationRule
-metadata:
-  name: order-circuit-breaker
-spec:
-  host: order.default.svc.cluster.local
-  trafficPolicy:
-    connectionPool:
-      tcp:
-        maxConnections: 1
-      http:
-        http1MaxPendingRequests: 1
-        http2MaxRequests: 1
-    outlierDetection:
-      consecutiveErrors: 1
-      interval: 1m
-      baseEjectionTime: 10m
-      maxEjectionPercent: 100
-"""
-
-BOOK_VS = """\
-apiVersion: networking.istio.io/v1alpha3
-kind: VirtualService
-metadata:
-  name: order-retry
-spec:
-  hosts:
-  - order.default.svc.cluster.local
-  http:
-  - retries:
-      attempts: 20
-      perTryTimeout: 5s
-      retryOn: connect-failure,5xx
-    timeout: 10s
-    route:
-    - destination:
-        host: order.default.svc.cluster.local
-"""
+from tether.testing.mesh import BOOK_DR, BOOK_VS
 
 BAD_VS = BOOK_VS.replace("attempts: 20", "attempts: many").replace("order-retry", "bad")
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tether.testing.mesh import Mesh
 from tether.testing.sidecar import Sidecar, free_port, start_sidecar
 from tether.testing.upstream import ScriptableUpstream
 
@@ -52,6 +53,17 @@ def sidecar_factory(tmp_path: Path) -> Iterator[SidecarFactory]:
     yield factory
     for sidecar in started:
         sidecar.proc.stop()
+
+
+@pytest.fixture
+def mesh(tmp_path: Path) -> Iterator[Mesh]:
+    """A running ``tether control`` (the test starts its sidecars); everything stopped at teardown."""
+    running = Mesh(tmp_path)
+    try:
+        running.start_control()
+        yield running
+    finally:
+        running.close()
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,16 +29,6 @@ class Refuse:
 asyncio.run(run_watch(sys.argv[1], ProxyNode(name="stubborn"), Refuse(),
                       inbound_address="127.0.0.1:1", clock=SYSTEM_CLOCK, rng=random.Random()))
 """
-
-
-@pytest.fixture
-def mesh(tmp_path: Path) -> Iterator[Mesh]:
-    running = Mesh(tmp_path)
-    try:
-        running.start_control()
-        yield running
-    finally:
-        running.close()
 
 
 def test_nack_reason_in_proxy_status_and_check(mesh: Mesh, tmp_path: Path) -> None:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
 from tether.testing.mesh import BOOK_VS, Mesh
@@ -15,16 +12,6 @@ from tether.testing.upstream import ScriptableUpstream
 pytestmark = pytest.mark.e2e
 
 ORDER_FQDN = "order.default.svc.cluster.local"
-
-
-@pytest.fixture
-def mesh(tmp_path: Path) -> Iterator[Mesh]:
-    running = Mesh(tmp_path)
-    try:
-        running.start_control()
-        yield running
-    finally:
-        running.close()
 
 
 def test_proxies_survive_a_control_plane_restart(mesh: Mesh) -> None:

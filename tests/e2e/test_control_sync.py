@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,16 +27,6 @@ spec:
     route:
     - destination: {host: shipping}
 """
-
-
-@pytest.fixture
-def mesh(tmp_path: Path) -> Iterator[Mesh]:
-    running = Mesh(tmp_path)
-    try:
-        running.start_control()
-        yield running
-    finally:
-        running.close()
 
 
 def test_apply_reaches_affected_proxies_only(mesh: Mesh, tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from tether.testing.rawhttp import http_request
 
 HEARTBEAT = "0.5"
 
+# The book's circuit-breaker and retry listings, verbatim (unit, CLI and end-to-end tests use them).
 BOOK_DR = """\
 apiVersion: networking.istio.io/v1alpha3
 kind: DestinationRule
