@@ -7,10 +7,8 @@ Debian's Chromium driven by Playwright; skips without them (fails under CI=true)
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
-import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,33 +16,15 @@ from typing import Any
 
 import pytest
 
+from tether.testing.browser import chromium_page, need_browser
 from tether.testing.procs import RunningProcess, start_process
 
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SERVICES = ("home", "order", "shipping", "invoicing")
 EDGES = ("ingressgateway->default/home", "ingressgateway->default/order", "ingressgateway->default/shipping",
          "ingressgateway->default/invoicing", "shipping->default/order", "invoicing->default/order")
-
-
-def need_browser() -> Any:
-    """Return playwright's sync_playwright; skip (fail under CI=true) without Chromium or Playwright."""
-    problem = None
-    if not os.access(CHROMIUM, os.X_OK):
-        problem = f"{CHROMIUM} is missing (apt-get install chromium)"
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        problem = problem or "playwright is not installed (pip install -e '.[test]')"
-    if problem is not None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(problem)
-        pytest.skip(problem)
-    return sync_playwright
 
 
 @pytest.fixture
@@ -63,18 +43,8 @@ def demo(tmp_path: Path) -> Iterator[RunningProcess]:
 
 @pytest.fixture
 def tab(tmp_path: Path) -> Iterator[Any]:
-    sync_playwright = need_browser()
-    with tempfile.TemporaryDirectory(prefix="chromium-") as profile, sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            profile, executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
-            viewport={"width": 1280, "height": 800},
-        )
-        try:
-            page = context.new_page()
-            page.set_default_timeout(30_000)
-            yield page
-        finally:
-            context.close()
+    with chromium_page(30_000) as page:
+        yield page
 
 
 def test_order_to_shipment_and_the_dashboard(demo: RunningProcess, tab: Any, tmp_path: Path) -> None:

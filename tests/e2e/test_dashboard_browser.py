@@ -8,9 +8,7 @@ waterfall. Screenshots land in the test's tmp_path, and one in test-output/ at t
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
-import tempfile
 import threading
 from collections.abc import Iterator
 from functools import partial
@@ -19,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from tether.testing.browser import chromium_page, need_browser
 from tether.testing.mesh import Mesh
 from tether.testing.procs import start_tether, wait_until
 from tether.testing.rawhttp import http_request
@@ -27,46 +26,17 @@ from tether.testing.upstream import ScriptableUpstream
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 MAX_CALLS = 3000  # the traffic loop's bound; at 20 calls a second a test module never gets near
-
-
-def need_browser() -> Any:
-    """Return playwright's sync_playwright; skip (fail under CI=true) without Chromium or Playwright."""
-    problem = None
-    if not os.access(CHROMIUM, os.X_OK):
-        problem = f"{CHROMIUM} is missing (apt-get install chromium)"
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        problem = problem or "playwright is not installed (pip install -e '.[test]')"
-    if problem is not None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(problem)
-        pytest.skip(problem)
-    return sync_playwright
 
 
 @pytest.fixture
 def page(tmp_path: Path) -> Iterator[Any]:
     """A Chromium page at 1280x800 in a new empty profile; closed at teardown."""
-    sync_playwright = need_browser()
-    with tempfile.TemporaryDirectory(prefix="chromium-") as profile, sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            profile, executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS,
-            viewport={"width": 1280, "height": 800},
-        )
-        try:
-            tab = context.new_page()
-            tab.set_default_timeout(20_000)
-            errors: list[str] = []
-            tab.on("pageerror", lambda exc: errors.append(str(exc)))
-            yield tab
-            assert errors == [], errors  # no script error on any page
-        finally:
-            context.close()
+    with chromium_page(20_000) as tab:
+        errors: list[str] = []
+        tab.on("pageerror", lambda exc: errors.append(str(exc)))
+        yield tab
+        assert errors == [], errors  # no script error on any page
 
 
 def keep(tab: Any, tmp_path: Path, name: str, *, publish: bool = False) -> Path:
