@@ -7,30 +7,20 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tether.testing.procs import ProcessFailed, start_tether, wait_until
+from tether.testing.procs import wait_until
 from tether.testing.rawhttp import RawResponse, http_request
-from tether.testing.sidecar import Sidecar
+from tether.testing.sidecar import service_entry, start_static
 from tether.testing.upstream import ScriptableUpstream
 
 pytestmark = pytest.mark.e2e
 
-ENTRY = """\
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {{name: pair}}
-spec:
-  hosts: [pair]
-  ports: [{{number: 80, name: http, protocol: HTTP}}]
-  resolution: STATIC
-  endpoints:
-  - {{address: 127.0.0.1, ports: {{http: {a}}}, labels: {{app: pair, version: v1}}}}
-  - {{address: 127.0.0.1, ports: {{http: {b}}}, labels: {{app: pair, version: v2}}}}
----
+LB_RULE = """\
 apiVersion: networking.istio.io/v1
 kind: DestinationRule
 metadata: {{name: pair}}
@@ -47,21 +37,13 @@ class Pair:
 
     def __init__(self, tmp: Path, lb: str) -> None:
         self.a, self.b = ScriptableUpstream().start(), ScriptableUpstream().start()
-        config = tmp / "client.yaml"
-        config.write_text(ENTRY.format(a=self.a.port, b=self.b.port, lb=lb))
-        args = ["proxy", "--name", "client", "--config", str(config), "--outbound-port", "0",
-                "--inbound-port", "0", "--admin-port", "0", "--access-log", str(tmp / "client.access.log")]
-        proc = start_tether(args, tmp, name="client")
-        self.sidecar = Sidecar(proc, "client", tmp / "client.access.log")
-        if not wait_until(self._ready, 15):
-            self.close()
-            raise ProcessFailed(f"sidecar never became ready\n{proc.describe()}")
-
-    def _ready(self) -> bool:
+        entry = service_entry("pair", (self.a.port, "pair", "v1"), (self.b.port, "pair", "v2"))
         try:
-            return self.sidecar.admin_get("/ready").status == 200
-        except OSError:
-            return False
+            self.sidecar = start_static(tmp, "client", entry + "---\n" + LB_RULE.format(lb=lb))
+        except BaseException:
+            self.a.stop()
+            self.b.stop()
+            raise
 
     def get(self, path: str = "/", headers: list[tuple[str, str]] | None = None) -> RawResponse:
         return http_request(self.sidecar.outbound, "GET", f"http://pair{path}", [("Host", "pair"), *(headers or [])],
@@ -82,16 +64,14 @@ class Pair:
 
 @pytest.fixture
 def pair(tmp_path: Path) -> Iterator[Any]:
-    made: list[Pair] = []
+    with ExitStack() as made:
 
-    def factory(lb: str) -> Pair:
-        p = Pair(tmp_path, lb)
-        made.append(p)
-        return p
+        def factory(lb: str) -> Pair:
+            p = Pair(tmp_path, lb)
+            made.callback(p.close)
+            return p
 
-    yield factory
-    for p in made:
-        p.close()
+        yield factory
 
 
 def test_round_robin_alternates(pair: Any) -> None:

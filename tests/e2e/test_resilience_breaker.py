@@ -12,37 +12,23 @@ import signal
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tether.testing.procs import ProcessFailed, start_tether, wait_until
+from tether.testing.procs import wait_until
 from tether.testing.rawhttp import http_request
-from tether.testing.sidecar import Sidecar
+from tether.testing.sidecar import service_entry, start_static
 from tether.testing.upstream import ScriptableUpstream
 
 pytestmark = pytest.mark.e2e
 
 GOLDEN_BOOK = Path(__file__).resolve().parents[1] / "control" / "golden" / "book" / "resources"
-ENTRY = """\
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {{name: {name}}}
-spec:
-  hosts: [{name}]
-  ports: [{{number: 80, name: http, protocol: HTTP}}]
-  resolution: STATIC
-  endpoints:
-{endpoints}
-"""
-ENDPOINT = "  - {{address: 127.0.0.1, ports: {{http: {port}}}, labels: {{app: {name}, version: v{i}}}}}"
-
-
 def service(name: str, *ports: int) -> str:
     """Return a STATIC ServiceEntry for ``name`` with one endpoint per port."""
-    endpoints = "\n".join(ENDPOINT.format(port=p, name=name, i=i) for i, p in enumerate(ports, 1))
-    return ENTRY.format(name=name, endpoints=endpoints)
+    return service_entry(name, *((p, name, f"v{i}") for i, p in enumerate(ports, 1)))
 
 
 def destination_rule(host: str, traffic_policy: str) -> str:
@@ -68,22 +54,7 @@ class Proxy:
     """A static-mode sidecar on ``docs``; stopped by the fixture."""
 
     def __init__(self, tmp: Path, docs: str) -> None:
-        config = tmp / "client.yaml"
-        config.write_text(docs)
-        self.log = tmp / "client.access.log"
-        args = ["proxy", "--name", "client", "--config", str(config), "--outbound-port", "0",
-                "--inbound-port", "0", "--admin-port", "0", "--access-log", str(self.log)]
-        proc = start_tether(args, tmp, name="client")
-        self.sidecar = Sidecar(proc, "client", self.log)
-        if not wait_until(self._ready, 15):
-            proc.kill()
-            raise ProcessFailed(f"sidecar never became ready\n{proc.describe()}")
-
-    def _ready(self) -> bool:
-        try:
-            return self.sidecar.admin_get("/ready").status == 200
-        except OSError:
-            return False
+        self.sidecar = start_static(tmp, "client", docs)  # config in tmp/client.yaml
 
     def get(self, host: str, path: str, request_id: str = "") -> int:
         headers = [("Host", host)] + ([("x-request-id", request_id)] if request_id else [])
@@ -103,16 +74,14 @@ class Proxy:
 
 @pytest.fixture
 def start(tmp_path: Path) -> Iterator[Any]:
-    started: list[Proxy] = []
+    with ExitStack() as started:
 
-    def factory(docs: str) -> Proxy:
-        proxy = Proxy(tmp_path, docs)
-        started.append(proxy)
-        return proxy
+        def factory(docs: str) -> Proxy:
+            proxy = Proxy(tmp_path, docs)
+            started.callback(proxy.sidecar.proc.stop)
+            return proxy
 
-    yield factory
-    for proxy in started:
-        proxy.sidecar.proc.stop()
+        yield factory
 
 
 def parallel(proxy: Proxy, host: str, count: int) -> list[tuple[int, int]]:

@@ -14,28 +14,14 @@ from pathlib import Path
 
 import pytest
 
-from tether.testing.procs import start_tether, wait_until
 from tether.testing.rawhttp import RawClient
-from tether.testing.sidecar import Sidecar
+from tether.testing.sidecar import service_entry, start_static
 from tether.testing.upstream import ScriptableUpstream
 
 pytestmark = pytest.mark.e2e
 
 REQUESTS = 2000
 TOLERANCE = 0.04
-
-ENTRY = """\
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata: {{name: {name}}}
-spec:
-  hosts: [{name}]
-  ports: [{{number: 80, name: http, protocol: HTTP}}]
-  resolution: STATIC
-  endpoints:
-{endpoints}
-"""
-ENDPOINT = "  - {{address: 127.0.0.1, ports: {{http: {port}}}, labels: {{app: {app}, version: {version}}}}}"
 
 VIRTUAL_SERVICE_SPLIT = """\
 apiVersion: networking.istio.io/v1
@@ -93,19 +79,14 @@ spec:
 """
 
 
-def entry(name: str, *endpoints: tuple[int, str, str]) -> str:
-    lines = "\n".join(ENDPOINT.format(port=p, app=a, version=v) for p, a, v in endpoints)
-    return ENTRY.format(name=name, endpoints=lines)
-
-
 def split_config(v1: int, v2: int) -> str:
     """Return the services and the four splits, every ``*-v1`` at port ``v1``, ``*-v2`` at ``v2``."""
-    docs = [entry("vs-reviews", (v1, "reviews", "v1"), (v2, "reviews", "v2"))]
+    docs = [service_entry("vs-reviews", (v1, "reviews", "v1"), (v2, "reviews", "v2"))]
     for root in ("smi-reviews", "smi-old-reviews", "gamma-reviews"):
-        docs.append(entry(root, (v1, root, "v1")))
+        docs.append(service_entry(root, (v1, root, "v1")))
     for prefix in ("smi-reviews", "gamma-reviews"):
-        docs.append(entry(f"{prefix}-v1", (v1, prefix, "v1")))
-        docs.append(entry(f"{prefix}-v2", (v2, prefix, "v2")))
+        docs.append(service_entry(f"{prefix}-v1", (v1, prefix, "v1")))
+        docs.append(service_entry(f"{prefix}-v2", (v2, prefix, "v2")))
     docs += [VIRTUAL_SERVICE_SPLIT, SMI_SPLIT, SMI_V1ALPHA1_SPLIT, HTTPROUTE_SPLIT]
     return "---\n".join(docs)
 
@@ -116,13 +97,7 @@ class Bench:
     def __init__(self, tmp: Path) -> None:
         self.v1 = ScriptableUpstream(record=False).start()
         self.v2 = ScriptableUpstream(record=False).start()
-        config = tmp / "splits.yaml"
-        config.write_text(split_config(self.v1.port, self.v2.port))
-        log = tmp / "client.access.log"
-        args = ["proxy", "--name", "client", "--config", str(config), "--outbound-port", "0",
-                "--inbound-port", "0", "--admin-port", "0", "--access-log", str(log)]
-        self.sidecar = Sidecar(start_tether(args, tmp, name="client"), "client", log)
-        assert wait_until(lambda: self.sidecar.admin_get("/ready").status == 200, 15), self.sidecar.describe()
+        self.sidecar = start_static(tmp, "client", split_config(self.v1.port, self.v2.port))
 
     def share_of_v1(self, host: str) -> float:
         """Send REQUESTS requests for ``host`` on one connection; return v1's share of them."""

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from tether.testing.procs import RunningProcess
-from tether.testing.sidecar import Sidecar, free_port, parse_prometheus, service_config
+from tether.testing.sidecar import Sidecar, free_port, parse_prometheus, service_config, service_entry
 
 
 def test_service_config_is_service_entries() -> None:
@@ -20,6 +20,13 @@ def test_service_config_is_service_entries() -> None:
     assert docs[1]["spec"]["endpoints"][0] == {
         "address": "127.0.0.1", "ports": {"http": 2000},
         "labels": {"app": "b", "version": "v1"}}
+
+
+def test_service_entry_labels_each_endpoint() -> None:
+    doc = yaml.safe_load(service_entry("reviews", (1000, "reviews", "v1"), (2000, "other", "v2")))
+    assert doc["spec"]["hosts"] == ["reviews"] and doc["spec"]["resolution"] == "STATIC"
+    assert [(e["ports"]["http"], e["labels"]) for e in doc["spec"]["endpoints"]] == [
+        (1000, {"app": "reviews", "version": "v1"}), (2000, {"app": "other", "version": "v2"})]
 
 
 def test_parse_prometheus() -> None:

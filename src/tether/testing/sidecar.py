@@ -1,7 +1,8 @@
 """Run ``tether proxy`` in static mode for end-to-end tests, and read what it reports.
 
-``start_sidecar`` writes a config with one STATIC ServiceEntry per service, starts the proxy
-with ports 0 on 127.0.0.1 and an access-log file, and waits (bounded) for ``/ready``.
+``start_sidecar`` writes a config with one STATIC ServiceEntry per service (``start_static``
+takes any config), starts the proxy with ports 0 on 127.0.0.1 and an access-log file, and
+waits (bounded) for ``/ready``.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ spec:
   ports: [{{number: 80, name: http, protocol: HTTP}}]
   resolution: STATIC
   endpoints:
-  - {{address: 127.0.0.1, ports: {{http: {port}}}, labels: {{app: {name}, version: v1}}}}
+{endpoints}
 """
+ENDPOINT = "  - {{address: 127.0.0.1, ports: {{http: {port}}}, labels: {{app: {app}, version: {version}}}}}"
 _SAMPLE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?\s+(\S+)")
 _LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
 
@@ -38,9 +40,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def service_entry(name: str, *endpoints: tuple[int, str, str]) -> str:
+    """Return a STATIC ServiceEntry for host ``name`` with one endpoint on 127.0.0.1 per
+    ``(port, app, version)``, labelled with that app and version."""
+    lines = "\n".join(ENDPOINT.format(port=p, app=a, version=v) for p, a, v in endpoints)
+    return SERVICE_ENTRY.format(name=name, endpoints=lines)
+
+
 def service_config(services: dict[str, int]) -> str:
-    """Return multi-document YAML with one STATIC ServiceEntry per ``name: port``."""
-    return "---\n".join(SERVICE_ENTRY.format(name=n, port=p) for n, p in services.items())
+    """Return multi-document YAML with one STATIC ServiceEntry per ``name: port`` (app ``name``,
+    version ``v1``)."""
+    return "---\n".join(service_entry(n, (p, n, "v1")) for n, p in services.items())
 
 
 class Sample:
@@ -123,14 +133,26 @@ class Sidecar:
 
 def start_sidecar(tmp: Path, name: str, services: dict[str, int], app_port: int,
                   extra: Sequence[str] = ()) -> Sidecar:
-    """Start a static-mode sidecar and wait (bounded) until ``/ready`` answers 200.
+    """Start a static-mode sidecar on ``service_config(services)`` and wait (bounded) until
+    ``/ready`` answers 200.
 
     Raises ProcessFailed (after killing it) if it exits or is not ready within 15 s.
     """
-    config = tmp / f"{name}.yaml"
-    config.write_text(service_config(services))
+    return start_static(tmp, name, service_config(services), app_port, extra)
+
+
+def start_static(tmp: Path, name: str, config: str, app_port: int | None = None,
+                 extra: Sequence[str] = ()) -> Sidecar:
+    """Start a static-mode sidecar on ``config`` (Istio YAML, written to ``tmp/NAME.yaml``),
+    with ``--app-port`` when ``app_port`` is given, and wait (bounded) until ``/ready`` answers 200.
+
+    Raises ProcessFailed (after killing it) if it exits or is not ready within 15 s.
+    """
+    path = tmp / f"{name}.yaml"
+    path.write_text(config)
     access_log = tmp / f"{name}.access.log"
-    args = ["proxy", "--name", name, "--config", str(config), "--app-port", str(app_port),
+    app = ["--app-port", str(app_port)] if app_port is not None else []
+    args = ["proxy", "--name", name, "--config", str(path), *app,
             "--outbound-port", "0", "--inbound-port", "0", "--admin-port", "0",
             "--access-log", str(access_log), *extra]
     proc = start_tether(args, tmp, name=name)
