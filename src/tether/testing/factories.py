@@ -1,10 +1,11 @@
-"""Factories for unit tests of pure proxy logic: exchanges without sockets."""
+"""Factories for unit tests of pure proxy logic: exchanges without sockets, and a reader of
+response bodies."""
 
 from __future__ import annotations
 
 from tether.proxy.codec.body import Body
 from tether.proxy.codec.http1 import Headers
-from tether.proxy.exchange import Exchange
+from tether.proxy.exchange import Exchange, Response
 
 
 def make_exchange(
@@ -25,3 +26,14 @@ def make_exchange(
         1_700_000_000.25,
         direction,
     )
+
+
+async def drain(response: Response) -> bytes:
+    """Return the whole body of ``response`` (read to its end, so its connection goes back to the pool)."""
+    body = response.body
+    if isinstance(body, bytes):
+        return body
+    out = b""
+    while data := await body.read():
+        out += data
+    return out

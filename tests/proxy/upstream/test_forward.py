@@ -11,25 +11,15 @@ import pytest
 
 from tether.core.schema.snapshot import Cluster, ConnectionPool, ConsistentHash, Endpoint, OutlierDetection, Route
 from tether.proxy.errors import NoHealthyUpstream, UpstreamConnectFailure
-from tether.proxy.exchange import Response
 from tether.proxy.routing import RoutingTable
 from tether.proxy.upstream.forward import forward
+from tether.testing.factories import drain
 from tether.testing.routed import cluster, route, routed
 from tether.testing.sidecar import free_port
 from tether.testing.upstream import ScriptableUpstream
 
 TableFactory = Callable[[Sequence[Route], Sequence[Cluster]], RoutingTable]
 EJECT_AT_ONCE = OutlierDetection(consecutive_5xx=1, max_ejection_percent=100)
-
-
-async def drain(response: Response) -> bytes:
-    body = response.body
-    if isinstance(body, bytes):
-        return body
-    out = b""
-    while data := await body.read():
-        out += data
-    return out
 
 
 async def test_a_5xx_ejects_and_then_there_is_no_healthy_upstream(up: ScriptableUpstream,

@@ -10,26 +10,15 @@ import pytest
 from tether.core.schema.snapshot import Cluster, ConnectionPool, Route
 from tether.proxy.codec.body import Body
 from tether.proxy.errors import UpstreamConnectFailure
-from tether.proxy.exchange import Response
 from tether.proxy.routing import RoutingTable
 from tether.proxy.upstream.forward import forward
 from tether.proxy.upstream.pool import ConnectionLimiter, Overflow, PoolManager
+from tether.testing.factories import drain
 from tether.testing.routed import cluster, route, routed
 from tether.testing.sidecar import free_port
 from tether.testing.upstream import ScriptableUpstream
 
 TableFactory = Callable[[Sequence[Route], Sequence[Cluster]], RoutingTable]
-
-
-async def drain(response: Response) -> bytes:
-    """Return the whole response body (so its connection goes back to the pool)."""
-    body = response.body
-    if isinstance(body, bytes):
-        return body
-    out = b""
-    while data := await body.read():
-        out += data
-    return out
 
 
 async def test_limiter_admits_queues_and_overflows() -> None:
