@@ -15,7 +15,7 @@ import yaml
 from tether.cli.main import main
 from tether.control.server import ControlPlane, ensure_admin_token
 from tether.control.store import Store
-from tether.testing.mesh import BOOK_VS
+from tether.testing.listings import BOOK_VS
 
 T = TypeVar("T")
 

@@ -20,7 +20,7 @@ from tether.core.identity import ProxyNode
 from tether.core.schema.snapshot import Snapshot
 from tether.core.tasks import TaskGroup
 from tether.proxy.watch import WatchState, run_watch
-from tether.testing.mesh import BOOK_DR, BOOK_VS
+from tether.testing.listings import BOOK_DR, BOOK_VS
 
 BAD_VS = BOOK_VS.replace("attempts: 20", "attempts: many").replace("order-retry", "bad")
 

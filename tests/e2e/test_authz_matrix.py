@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from tether.proxy.authz.signing import jwks, new_key, public_jwk, sign, unsigned
+from tether.testing.listings import WEB_READS_ORDER_FEED
 from tether.testing.procs import wait_until
 from tether.testing.rawhttp import RawResponse, http_request
 from tether.testing.sidecar import Sidecar, service_config, start_sidecar
@@ -125,21 +126,7 @@ SCENARIOS: dict[str, str] = {
     "principals": ap("from-web", "  rules: [{from: [{source: {principals: [cluster.local/ns/default/sa/web]}}]}]"),
     "namespaces": ap("from-default", "  rules: [{from: [{source: {namespaces: [default]}}]}]"),
     "not-principals": ap("not-web", "  action: DENY\n  rules: [{from: [{source: {notPrincipals: [cluster.local/ns/default/sa/web]}}]}]"),
-    "traffic-target": """\
-apiVersion: specs.smi-spec.io/v1alpha4
-kind: HTTPRouteGroup
-metadata: {name: api}
-spec:
-  matches: [{name: reads, pathRegex: "/feed.*", methods: [GET]}]
----
-apiVersion: access.smi-spec.io/v1alpha3
-kind: TrafficTarget
-metadata: {name: web-to-order}
-spec:
-  destination: {kind: ServiceAccount, name: order, namespace: default}
-  rules: [{kind: HTTPRouteGroup, name: api, matches: [reads]}]
-  sources: [{kind: ServiceAccount, name: web, namespace: default}]
-""",
+    "traffic-target": WEB_READS_ORDER_FEED,
 }
 
 ADMIN = token("carol", groups=["admin", "ops"])

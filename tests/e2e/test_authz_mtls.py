@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tether.proxy.tls.start import mint_join_token
+from tether.testing.listings import WEB_READS_ORDER_FEED
 from tether.testing.mesh import Mesh
 from tether.testing.procs import RunningProcess, start_tether, wait_until
 from tether.testing.rawhttp import RawResponse, http_request
@@ -35,21 +36,7 @@ SCENARIOS = {
                                                              "  rules: [{when: [{key: source.principal, values: ['*/sa/web']}]}]"),
     "any-authenticated": AP.format(name="any-peer", spec="  selector: {matchLabels: {app: order}}\n"
                                                          "  rules: [{from: [{source: {principals: ['*']}}]}]"),
-    "traffic-target": """\
-apiVersion: specs.smi-spec.io/v1alpha4
-kind: HTTPRouteGroup
-metadata: {name: api}
-spec:
-  matches: [{name: reads, pathRegex: "/feed.*", methods: [GET]}]
----
-apiVersion: access.smi-spec.io/v1alpha3
-kind: TrafficTarget
-metadata: {name: web-to-order}
-spec:
-  destination: {kind: ServiceAccount, name: order, namespace: default}
-  rules: [{kind: HTTPRouteGroup, name: api, matches: [reads]}]
-  sources: [{kind: ServiceAccount, name: web, namespace: default}]
-""",
+    "traffic-target": WEB_READS_ORDER_FEED,
 }
 
 # (caller, scenario, method, path, status)

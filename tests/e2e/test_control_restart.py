@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tether.testing.mesh import BOOK_VS, Mesh
+from tether.testing.listings import BOOK_VS
+from tether.testing.mesh import Mesh
 from tether.testing.procs import wait_until
 from tether.testing.rawhttp import http_request
 from tether.testing.upstream import ScriptableUpstream

@@ -17,48 +17,6 @@ from tether.testing.rawhttp import http_request
 
 HEARTBEAT = "0.5"
 
-# The book's circuit-breaker and retry listings, verbatim (unit, CLI and end-to-end tests use them).
-BOOK_DR = """\
-apiVersion: networking.istio.io/v1alpha3
-kind: DestinationRule
-metadata:
-  name: order-circuit-breaker
-spec:
-  host: order.default.svc.cluster.local
-  trafficPolicy:
-    connectionPool:
-      tcp:
-        maxConnections: 1
-      http:
-        http1MaxPendingRequests: 1
-        http2MaxRequests: 1
-    outlierDetection:
-      consecutiveErrors: 1
-      interval: 1m
-      baseEjectionTime: 10m
-      maxEjectionPercent: 100
-"""
-
-BOOK_VS = """\
-apiVersion: networking.istio.io/v1alpha3
-kind: VirtualService
-metadata:
-  name: order-retry
-spec:
-  hosts:
-  - order.default.svc.cluster.local
-  http:
-  - retries:
-      attempts: 20
-      perTryTimeout: 5s
-      retryOn: connect-failure,5xx
-    timeout: 10s
-    route:
-    - destination:
-        host: order.default.svc.cluster.local
-"""
-
-
 class Mesh:
     """One control plane and the sidecars a test starts; ``close()`` stops all of them."""
 
