@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import msgspec
 
+from tether.testing.rawhttp import HeaderLookup
 
-class ReceivedRequest(msgspec.Struct, frozen=True):
+
+class ReceivedRequest(msgspec.Struct, HeaderLookup, frozen=True):
     """What the upstream received. ``body`` is None when it was longer than 1 MiB."""
 
     method: str
@@ -19,16 +21,6 @@ class ReceivedRequest(msgspec.Struct, frozen=True):
     body_length: int
     body_sha256: str
     connection_id: int
-
-    def header(self, name: str) -> str | None:
-        """Return the first value of header ``name`` (any case), or None."""
-        values = self.header_all(name)
-        return values[0] if values else None
-
-    def header_all(self, name: str) -> list[str]:
-        """Return every value of header ``name`` (any case), in order."""
-        lname = name.lower()
-        return [v for k, v in self.headers if k.lower() == lname]
 
 
 class Plan(msgspec.Struct, frozen=True):

@@ -21,7 +21,24 @@ class PeerClosed(ConnectionError):
     """The peer closed the connection before a whole response arrived."""
 
 
-class RawResponse(msgspec.Struct, frozen=True):
+class HeaderLookup:
+    """Header lookups for a record with ``headers`` as ``(name, value)`` pairs (a mixin)."""
+
+    __slots__ = ()
+    headers: tuple[tuple[str, str], ...]
+
+    def header(self, name: str) -> str | None:
+        """Return the first value of header ``name`` (any case), or None."""
+        values = self.header_all(name)
+        return values[0] if values else None
+
+    def header_all(self, name: str) -> list[str]:
+        """Return every value of header ``name`` (any case), in order."""
+        lname = name.lower()
+        return [v for k, v in self.headers if k.lower() == lname]
+
+
+class RawResponse(msgspec.Struct, HeaderLookup, frozen=True):
     """One parsed response. ``body`` is None when the caller asked not to keep it."""
 
     status: int
@@ -33,16 +50,6 @@ class RawResponse(msgspec.Struct, frozen=True):
     body_sha256: str
     trailers: tuple[tuple[str, str], ...] = ()
     informational: tuple[int, ...] = ()
-
-    def header(self, name: str) -> str | None:
-        """Return the first value of header ``name`` (any case), or None."""
-        values = self.header_all(name)
-        return values[0] if values else None
-
-    def header_all(self, name: str) -> list[str]:
-        """Return every value of header ``name`` (any case), in order."""
-        lname = name.lower()
-        return [v for k, v in self.headers if k.lower() == lname]
 
     def json(self) -> Any:
         """Return the body decoded as JSON. Raises msgspec.DecodeError if it is not JSON."""
