@@ -16,6 +16,7 @@ from tether.proxy.chain import Filter, Handler
 from tether.proxy.codec.http1 import Headers
 from tether.proxy.errors import ProxyError
 from tether.proxy.exchange import Exchange, Response
+from tether.proxy.filters.compiled import PolicyCache
 from tether.proxy.rescue import error_response
 from tether.proxy.routing import Predicate, string_predicate
 
@@ -81,19 +82,10 @@ class Cors(Filter):
     name = "cors"
 
     def __init__(self) -> None:
-        self._compiled: dict[int, tuple[CorsPolicy, CompiledCors]] = {}
-
-    def compiled(self, policy: CorsPolicy) -> CompiledCors:
-        """Return ``policy`` compiled (cached until the next snapshot)."""
-        cached = self._compiled.get(id(policy))
-        if cached is not None and cached[0] is policy:
-            return cached[1]
-        result = CompiledCors(policy)
-        self._compiled[id(policy)] = (policy, result)
-        return result
+        self.compiled = PolicyCache[CorsPolicy, CompiledCors](CompiledCors)  # until the next snapshot
 
     def on_snapshot(self) -> None:
-        self._compiled.clear()
+        self.compiled.clear()
 
     def wrap(self, next_handler: Handler) -> Handler:
         async def cors(ex: Exchange) -> Response:

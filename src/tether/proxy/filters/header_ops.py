@@ -14,6 +14,7 @@ from tether.core.schema.snapshot import HeaderOps, WeightedCluster
 from tether.proxy.chain import Filter, Handler
 from tether.proxy.codec.http1 import Headers
 from tether.proxy.exchange import Exchange, Response
+from tether.proxy.filters.compiled import PolicyCache
 
 
 class CompiledOps:
@@ -53,19 +54,10 @@ class HeaderOpsFilter(Filter):
     name = "header_ops"
 
     def __init__(self) -> None:
-        self._compiled: dict[int, tuple[HeaderOps, CompiledOps]] = {}
-
-    def compiled(self, ops: HeaderOps) -> CompiledOps:
-        """Return ``ops`` compiled (cached until the next snapshot)."""
-        cached = self._compiled.get(id(ops))
-        if cached is not None and cached[0] is ops:
-            return cached[1]
-        result = CompiledOps(ops)
-        self._compiled[id(ops)] = (ops, result)
-        return result
+        self.compiled = PolicyCache[HeaderOps, CompiledOps](CompiledOps)  # until the next snapshot
 
     def on_snapshot(self) -> None:
-        self._compiled.clear()
+        self.compiled.clear()
 
     def plan(self, ex: Exchange) -> tuple[list[CompiledOps], list[CompiledOps]]:
         """Return the request ops and response ops for ``ex``, in the order they apply."""

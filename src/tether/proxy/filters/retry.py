@@ -33,6 +33,7 @@ from tether.proxy.errors import (
     UpstreamTimeout,
 )
 from tether.proxy.exchange import Exchange, Response
+from tether.proxy.filters.compiled import PolicyCache
 from tether.proxy.filters.timeout import Deadlines
 from tether.proxy.upstream.cluster import ClusterRuntime
 
@@ -207,19 +208,12 @@ class Retry(Filter):
     def __init__(self, rng: random.Random, sleep: Sleep = asyncio.sleep) -> None:
         self.rng = rng
         self.sleep = sleep
-        self._rules: dict[int, RetryRules] = {}
+        self.rules = PolicyCache[RetryPolicy, RetryRules](RetryRules)  # once per policy of the running snapshot
         self.deadlines = Deadlines()
         self.stats = RetryStats()
 
     def on_snapshot(self) -> None:
-        self._rules.clear()
-
-    def rules(self, policy: RetryPolicy) -> RetryRules:
-        """Return ``policy`` compiled (once per policy object of the running snapshot)."""
-        rules = self._rules.get(id(policy))
-        if rules is None:
-            rules = self._rules[id(policy)] = RetryRules(policy)
-        return rules
+        self.rules.clear()
 
     def wrap(self, next_handler: Handler) -> Handler:
         async def retry(ex: Exchange) -> Response:
