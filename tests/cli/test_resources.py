@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
-from collections.abc import Coroutine, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
 
 import pytest
 import yaml
 
 from tether.cli.main import main
-from tether.control.server import ControlPlane, ensure_admin_token
-from tether.control.store import Store
 from tether.testing.listings import BOOK_VS
-
-T = TypeVar("T")
+from tether.testing.mesh import ThreadPlane
 
 RULE = """\
 apiVersion: networking.istio.io/v1beta1
@@ -29,31 +23,9 @@ spec:
 """
 
 
-class ThreadPlane:
-    """A ControlPlane on its own event loop in a daemon thread."""
-
-    def __init__(self, data: Path) -> None:
-        self.data = data
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        token = ensure_admin_token(str(data))
-        self.plane = ControlPlane(Store.in_dir(str(data)), token, heartbeat_interval=0.5)
-        self.port = self.run(self.plane.start("127.0.0.1", 0))
-
-    def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(10)
-
-    def close(self) -> None:
-        self.run(self.plane.close())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(5)
-        self.loop.close()
-
-
 @pytest.fixture
 def plane(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[ThreadPlane]:
-    running = ThreadPlane(tmp_path / "data")
+    running = ThreadPlane(tmp_path / "data", heartbeat_interval=0.5)
     monkeypatch.setenv("TETHER_CONTROL", f"http://127.0.0.1:{running.port}")
     monkeypatch.setenv("TETHER_TOKEN_FILE", str(tmp_path / "data" / "admin.token"))
     try:

@@ -2,53 +2,34 @@
 
 from __future__ import annotations
 
-import asyncio
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import msgspec
 import pytest
 
 from tether.client.http import ApiError, ControlClient, ControlUnreachable
 from tether.client.telemetry import TelemetryClient
-from tether.control.server import ControlPlane, ensure_admin_token
-from tether.control.store import Store
 from tether.core.identity import ProxyNode
 from tether.proxy.telemetry.wire import LATENCY_BUCKETS_MS, Aggregate, EdgeKey, Push, RequestSummary, SpanRecord
+from tether.testing.mesh import ThreadPlane
 from tether.testing.sidecar import free_port
 
 SVC = "shipping.default.svc.cluster.local"
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 
 
-class Plane:
-    """A control plane on its own event loop in a thread, so the blocking client can call it."""
-
-    def __init__(self, data: Path) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="plane", daemon=True)
-        self.thread.start()
-        self.plane = ControlPlane(Store.in_dir(str(data)), ensure_admin_token(str(data)), heartbeat_interval=0.2)
-        self.port = self.run(self.plane.start("127.0.0.1", 0))
-
-    def run(self, coro: Any) -> Any:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(10)
+class Plane(ThreadPlane):
+    """A control plane in a thread (so the blocking client can call it) that takes pushes."""
 
     def push(self, push: Push) -> None:
         self.loop.call_soon_threadsafe(self.plane.telemetry.ingest, push)
 
-    def close(self) -> None:
-        self.run(self.plane.close())
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
-
 
 @pytest.fixture
 def plane(tmp_path: Path) -> Iterator[Plane]:
-    running = Plane(tmp_path)
+    running = Plane(tmp_path, heartbeat_interval=0.2)
     try:
         yield running
     finally:

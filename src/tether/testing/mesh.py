@@ -1,21 +1,28 @@
-"""Helpers of the control-plane end-to-end tests: a ``tether control`` process and sidecars
-started with ``--control``, all on 127.0.0.1 with ephemeral ports."""
+"""Control planes for tests, on 127.0.0.1 with ephemeral ports: ``Mesh``, a ``tether control``
+process and sidecars started with ``--control`` (end-to-end tests), and ``ThreadPlane``, a
+``ControlPlane`` in the test's process that blocking clients can call."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
+import threading
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from tether.client.http import ControlClient
 from tether.client.types import ProxyView
+from tether.control.server import ControlPlane, ensure_admin_token
+from tether.control.store import Store
 from tether.testing.procs import RunningProcess, start_tether, wait_until
 from tether.testing.rawhttp import http_request
 
 HEARTBEAT = "0.5"
+T = TypeVar("T")
 
 class Mesh:
     """One control plane and the sidecars a test starts; ``close()`` stops all of them."""
@@ -104,3 +111,28 @@ class Mesh:
             proc.stop()
         if self.control is not None and self.control.alive():
             self.control.stop()
+
+
+class ThreadPlane:
+    """A ControlPlane on ``data`` on its own event loop in a daemon thread (started at once),
+    so that blocking clients in the test can call it; ``close()`` stops it."""
+
+    def __init__(self, data: Path, heartbeat_interval: float) -> None:
+        self.data = data
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="plane", daemon=True)
+        self.thread.start()
+        token = ensure_admin_token(str(data))
+        self.plane = ControlPlane(Store.in_dir(str(data)), token, heartbeat_interval=heartbeat_interval)
+        self.port = self.run(self.plane.start("127.0.0.1", 0))
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run ``coro`` on the plane's loop and return its result (raises what it raises, or
+        TimeoutError after 10 s)."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(10)
+
+    def close(self) -> None:
+        self.run(self.plane.close())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
