@@ -9,23 +9,15 @@ from __future__ import annotations
 
 from collections import deque
 
-from tether.proxy.telemetry.wire import LATENCY_BUCKETS_MS, Aggregate, EdgeKey
+from tether.proxy.telemetry.wire import LATENCY_BUCKETS_MS, Aggregate, EdgeCounts, EdgeKey
 
 WINDOWS = {"1m": 60.0, "10m": 600.0, "1h": 3600.0}
 
 
-class Totals:
+class Totals(EdgeCounts):
     """Counts added up over some slots of one edge (or of many, after ``merge``)."""
 
-    __slots__ = ("codes", "flags", "latency", "latency_sum", "request_bytes", "response_bytes")
-
-    def __init__(self) -> None:
-        self.codes: dict[str, int] = {}
-        self.flags: dict[str, int] = {}
-        self.latency = [0] * (len(LATENCY_BUCKETS_MS) + 1)
-        self.latency_sum = 0.0
-        self.request_bytes = 0
-        self.response_bytes = 0
+    __slots__ = ()
 
     def add(self, agg: Aggregate) -> None:
         """Add one pushed aggregate (ignores a latency list of the wrong length)."""

@@ -13,7 +13,14 @@ from bisect import bisect_left
 from collections import deque
 
 from tether.proxy.telemetry.record import RawSummary, summary_of
-from tether.proxy.telemetry.wire import LATENCY_BUCKETS_MS, Aggregate, EdgeKey, RequestSummary, SpanRecord
+from tether.proxy.telemetry.wire import (
+    LATENCY_BUCKETS_MS,
+    Aggregate,
+    EdgeCounts,
+    EdgeKey,
+    RequestSummary,
+    SpanRecord,
+)
 
 
 class SpanQueue:
@@ -47,18 +54,10 @@ class SpanQueue:
         return out
 
 
-class Counters:
+class Counters(EdgeCounts):
     """Mutable counts of one edge between two pushes."""
 
-    __slots__ = ("codes", "flags", "latency", "latency_sum", "request_bytes", "response_bytes")
-
-    def __init__(self) -> None:
-        self.codes: dict[str, int] = {}
-        self.flags: dict[str, int] = {}
-        self.latency = [0] * (len(LATENCY_BUCKETS_MS) + 1)
-        self.latency_sum = 0.0
-        self.request_bytes = 0
-        self.response_bytes = 0
+    __slots__ = ()
 
     def add(self, status: int, flags: str, duration_ms: float, request_bytes: int, response_bytes: int) -> None:
         """Count one request."""

@@ -50,6 +50,21 @@ class Aggregate(msgspec.Struct, frozen=True):
         return sum(self.codes.values())
 
 
+class EdgeCounts:
+    """Mutable counts of one edge in ``Aggregate``'s layout, all zero to start. The proxy adds
+    requests into them between two pushes; the control plane adds pushed aggregates up."""
+
+    __slots__ = ("codes", "flags", "latency", "latency_sum", "request_bytes", "response_bytes")
+
+    def __init__(self) -> None:
+        self.codes: dict[str, int] = {}
+        self.flags: dict[str, int] = {}
+        self.latency = [0] * (len(LATENCY_BUCKETS_MS) + 1)
+        self.latency_sum = 0.0
+        self.request_bytes = 0
+        self.response_bytes = 0
+
+
 class SpanRecord(msgspec.Struct, frozen=True):
     """One finished span: ``kind`` is ``server`` (inbound) or ``client`` (outbound)."""
 
