@@ -10,6 +10,7 @@ from tether.demo.web import (
     Router,
     html,
     json_response,
+    record_response,
     redirect,
     text,
 )
@@ -113,3 +114,12 @@ def test_bodiless_statuses_have_no_content_length() -> None:
         assert answer.endswith(b"\r\n\r\n")
     assert no_content.startswith(b"HTTP/1.1 204") and not_modified.startswith(b"HTTP/1.1 304")
     assert negative.startswith(b"HTTP/1.1 400")
+
+
+def test_record_response_as_json_or_page_and_404_alike() -> None:
+    record = {"id": 3, "name": "x"}
+    assert record_response(record, "no order 3") == json_response(record)
+    assert record_response(None, "no order 3") == json_response({"error": "no order 3"}, 404)
+    assert record_response(record, "no order 3", lambda r: f"<p>{r['id']}</p>") == html("<p>3</p>")
+    missing = record_response(None, "no order 3", lambda r: "unused")
+    assert (missing.status, missing.body) == (404, b"no order 3\n")

@@ -22,7 +22,7 @@ from tether.demo.database import Database, open_database
 from tether.demo.layout import esc, page, table, when
 from tether.demo.poller import Fetch, Poller, PollStatus, RecordRejected, urllib_fetch
 from tether.demo.server import DemoService, env_float
-from tether.demo.web import Request, Response, Router, html, json_response, redirect, text
+from tether.demo.web import Request, Response, Router, html, json_response, record_response, redirect
 
 DEFAULT_ORDER_URL = "http://order/feed"
 DEFAULT_POLL_INTERVAL = 30.0
@@ -158,20 +158,20 @@ class ConsumerService:
         return redirect("./")
 
     def _json(self, request: Request, match: Any) -> Response:
-        record = self.store.get(int(match.group(1)))
-        if record is None:
-            return json_response({"error": f"no {self.kind.singular.lower()} {match.group(1)}"}, 404)
-        return json_response(record)
+        return record_response(self.store.get(int(match.group(1))), self._missing(match))
 
     def _detail(self, request: Request, match: Any) -> Response:
         if request.wants_json():
             return self._json(request, match)
-        record = self.store.get(int(match.group(1)))
-        if record is None:
-            return text(f"no {self.kind.singular.lower()} {match.group(1)}", 404)
+        return record_response(self.store.get(int(match.group(1))), self._missing(match), self._record_page)
+
+    def _missing(self, match: Any) -> str:
+        return f"no {self.kind.singular.lower()} {match.group(1)}"
+
+    def _record_page(self, record: dict[str, Any]) -> str:
         body = self.kind.details(record) + f'<p><a href="{record["id"]}.json">as JSON</a></p>'
         title = f"{self.kind.singular} {record['id']}"
-        return html(page(self.kind.service.capitalize(), title, body, _nav()))
+        return page(self.kind.service.capitalize(), title, body, _nav())
 
 
 def _nav() -> tuple[tuple[str, str], ...]:

@@ -26,7 +26,7 @@ from tether.demo.orders import (
     parse_order_json,
 )
 from tether.demo.server import env_flag, run
-from tether.demo.web import Request, Response, Router, html, json_response, redirect, text
+from tether.demo.web import Request, Response, Router, html, json_response, record_response, redirect, text
 
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS orders (id INTEGER PRIMARY KEY, updated DOUBLE PRECISION NOT NULL, body TEXT NOT NULL)",
@@ -189,18 +189,13 @@ class OrderService:
         return json_response(feed.build_feed(rows, last_change, self._link_base), 200, headers)
 
     def _json(self, request: Request, match: Any) -> Response:
-        order = self.store.get(int(match.group(1)))
-        if order is None:
-            return json_response({"error": f"no order {match.group(1)}"}, 404)
-        return json_response(order)
+        return record_response(self.store.get(int(match.group(1))), f"no order {match.group(1)}")
 
     def _detail(self, request: Request, match: Any) -> Response:
         if request.wants_json():
             return self._json(request, match)
-        order = self.store.get(int(match.group(1)))
-        if order is None:
-            return text(f"no order {match.group(1)}", 404)
-        return html(order_pages.order_page(order))
+        return record_response(self.store.get(int(match.group(1))), f"no order {match.group(1)}",
+                               order_pages.order_page)
 
     def _delete(self, request: Request, match: Any) -> Response:
         if not self.store.delete(int(match.group(1))):

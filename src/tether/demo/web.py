@@ -76,6 +76,15 @@ def text(message: str, status: int = 200) -> Response:
     return Response(status, (message + "\n").encode("utf-8"), (("Content-Type", "text/plain; charset=utf-8"),))
 
 
+def record_response(record: dict[str, Any] | None, missing: str,
+                    page: Callable[[dict[str, Any]], str] | None = None) -> Response:
+    """Return ``record`` as a page (``page`` makes its HTML) or, without ``page``, as JSON;
+    404 ``missing`` (JSON ``{"error": ...}`` or text, the same way) when it is None."""
+    if page is None:
+        return json_response({"error": missing}, 404) if record is None else json_response(record)
+    return text(missing, 404) if record is None else html(page(record))
+
+
 def redirect(location: str) -> Response:
     """Return a 303 See Other to ``location``.
 
