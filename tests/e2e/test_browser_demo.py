@@ -8,7 +8,6 @@ Debian's Chromium driven by Playwright; skips without them (fails under CI=true)
 from __future__ import annotations
 
 import shutil
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any
 import pytest
 
 from tether.testing.browser import chromium_page, need_browser
-from tether.testing.procs import RunningProcess, start_process
+from tether.testing.procs import RunningProcess, start_demo
 
 pytestmark = pytest.mark.e2e
 
@@ -31,10 +30,7 @@ EDGES = ("ingressgateway->default/home", "ingressgateway->default/order", "ingre
 def demo(tmp_path: Path) -> Iterator[RunningProcess]:
     """``tether demo`` on free ports with the gentle load, polls only on demand; stopped at teardown."""
     need_browser()
-    ports = tmp_path / "demo.ports"
-    argv = [sys.executable, "-m", "tether", "demo", "--port", "0", "--control-port", "0", "--poll-interval", "0",
-            "--load", "--data", str(tmp_path / "data"), "--ports-file", str(ports)]
-    proc = start_process(argv, tmp_path, "demo", ports, timeout=90)
+    proc = start_demo(tmp_path, tmp_path / "data", ["--load"])
     try:
         yield proc
     finally:

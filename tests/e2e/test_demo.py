@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import os
 import signal
-import sys
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tether.testing.procs import start_process, wait_until
+from tether.testing.procs import start_demo, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -49,24 +48,7 @@ def processes_mentioning(text: str) -> list[int]:
 
 def test_demo_runs_the_books_flow_and_stops_cleanly(tmp_path: Path) -> None:
     data = tmp_path / "demo-data"
-    ports_file = tmp_path / "demo.ports"
-    argv = [
-        sys.executable,
-        "-m",
-        "tether",
-        "demo",
-        "--port",
-        "0",
-        "--control-port",
-        "0",
-        "--poll-interval",
-        "0",
-        "--data",
-        str(data),
-        "--ports-file",
-        str(ports_file),
-    ]
-    demo = start_process(argv, tmp_path, "demo", ports_file, timeout=90)
+    demo = start_demo(tmp_path, data)
     try:
         gateway = f"http://127.0.0.1:{demo.ports['gateway']}"
         assert call("GET", gateway + "/")[0] == 200

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tether.testing.procs import RunningProcess, start_process, wait_until
+from tether.testing import procs
+from tether.testing.procs import RunningProcess, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -94,24 +95,7 @@ def start_demo(tmp: Path, env_extra: dict[str, str]) -> Demo:
     import os
 
     data = tmp / "data"
-    ports_file = tmp / "demo.ports"
-    argv = [
-        sys.executable,
-        "-m",
-        "tether",
-        "demo",
-        "--port",
-        "0",
-        "--control-port",
-        "0",
-        "--poll-interval",
-        "0",
-        "--data",
-        str(data),
-        "--ports-file",
-        str(ports_file),
-    ]
-    proc = start_process(argv, tmp, "demo", ports_file, env=env_extra, timeout=90)
+    proc = procs.start_demo(tmp, data, env=env_extra)
     env = {
         **os.environ,
         **env_extra,

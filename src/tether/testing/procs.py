@@ -160,6 +160,14 @@ def start_tether(args: Sequence[str], log_dir: Path, name: str | None = None,
     return start_process(argv, log_dir, name, ports_file, env, timeout)
 
 
+def start_demo(log_dir: Path, data: Path, extra: Sequence[str] = (),
+               env: Mapping[str, str] | None = None) -> RunningProcess:
+    """Run ``tether demo`` on free ports (gateway, control plane), polling only on demand, with
+    its data in ``data``; its ports are in ``<log_dir>/demo.ports``. See start_process (90 s)."""
+    args = ["demo", "--port", "0", "--control-port", "0", "--poll-interval", "0", "--data", str(data), *extra]
+    return start_tether(args, log_dir, "demo", env, timeout=90)
+
+
 def start_upstream_process(log_dir: Path, name: str = "upstream") -> RunningProcess:
     """Run the scriptable upstream as its own process; its port is ``ports["port"]``."""
     ports_file = log_dir / f"{name}.ports"
