@@ -83,9 +83,14 @@ class MtlsMesh:
         client = self.mesh.client()
         if self.current:
             client.delete_files([("old.yaml", SCENARIOS[self.current])])
-        before = self.mesh.version("order")
         client.apply([("policy.yaml", SCENARIOS[scenario])])
-        assert wait_until(lambda: self.mesh.version("order") != before, 15)
+
+        def order_runs_this_apply() -> bool:
+            # apply answers once desired versions are recomputed: SYNCED now means "runs it".
+            views = [p for p in client.proxies().proxies if p.node.name == "order"]
+            return bool(views) and all(v.status == "SYNCED" for v in views)
+
+        assert wait_until(order_runs_this_apply, 15)
         self.current = scenario
 
     def call(self, caller: str, method: str, path: str) -> RawResponse:
