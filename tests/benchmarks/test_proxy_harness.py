@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -11,6 +10,8 @@ from typing import Any
 
 import pytest
 import yaml
+
+from tether.testing.needs import unavailable
 
 # benchmarks/ is a directory of scripts, not an installed package: import its helpers by path.
 sys.path.append(str(Path(__file__).resolve().parents[2] / "benchmarks"))
@@ -60,9 +61,7 @@ def needs_tool(name: str) -> str:
         str(Path(sys.executable).parent / name)
         if (Path(sys.executable).parent / name).exists() else None)
     if found is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{name} is required under CI=true")
-        pytest.skip(f"{name} not installed")
+        unavailable(f"{name} is not installed")
     return found
 
 

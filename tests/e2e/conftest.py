@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 import shutil
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -11,19 +10,17 @@ from pathlib import Path
 import pytest
 
 from tether.testing.mesh import Mesh
+from tether.testing.needs import unavailable
 from tether.testing.sidecar import Sidecar, free_port, start_sidecar
 from tether.testing.upstream import ScriptableUpstream
 
-IN_CI = os.environ.get("CI") == "true"
 SidecarFactory = Callable[..., Sidecar]
 
 
 def _need_proxy() -> None:
     """Skip until ``tether proxy`` exists (fail under CI=true)."""
     if importlib.util.find_spec("tether.cli.proxy") is None:
-        if IN_CI:
-            pytest.fail("tether.cli.proxy is missing")
-        pytest.skip("tether proxy is not built yet")
+        unavailable("tether proxy is not built yet (tether.cli.proxy is missing)")
 
 
 @pytest.fixture
@@ -31,9 +28,7 @@ def promtool() -> str:
     """Path of promtool; skips when missing, fails under CI=true."""
     path = shutil.which("promtool")
     if path is None:
-        if IN_CI:
-            pytest.fail("promtool is required under CI=true")
-        pytest.skip("promtool not installed")
+        unavailable("promtool is not installed")
     return path
 
 

@@ -12,7 +12,6 @@ the pool refuses some at once (503 ``UO``).
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -28,6 +27,7 @@ import pytest
 import yaml
 
 from tether.testing.mesh import Mesh
+from tether.testing.needs import unavailable
 from tether.testing.procs import wait_until
 from tether.testing.rawhttp import http_request
 from tether.testing.sidecar import free_port
@@ -57,9 +57,7 @@ OK_CALLS, PARALLEL = 5, 6
 def prometheus_binary() -> str:
     path = shutil.which("prometheus")
     if path is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("prometheus is required under CI=true (make sysdeps installs it)")
-        pytest.skip("prometheus is not installed")
+        unavailable("prometheus is not installed (make sysdeps installs it)")
     return path
 
 
@@ -267,12 +265,7 @@ def test_the_committed_dashboards_are_generated() -> None:
         assert (GRAFANA / name).read_text() == module.render(build), f"run python deploy/grafana/generate.py ({name})"
 
 
-def test_example_config_is_valid(tmp_path: Path) -> None:
-    promtool = shutil.which("promtool")
-    if promtool is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("promtool is required under CI=true")
-        pytest.skip("promtool is not installed")
+def test_example_config_is_valid(tmp_path: Path, promtool: str) -> None:
     done = subprocess.run([promtool, "check", "config", str(EXAMPLE)], capture_output=True, text=True, timeout=30)
     assert done.returncode == 0, done.stdout + done.stderr
     job = yaml.safe_load(EXAMPLE.read_text())["scrape_configs"][0]

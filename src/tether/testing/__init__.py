@@ -11,6 +11,7 @@ helper that more than one test file needs lives here, once.
 - ``tether.testing.listings``: Istio and SMI YAML that several tests apply.
 - ``tether.testing.routed`` and ``tether.testing.factories``: routing tables, exchanges and
   response bodies for unit tests of proxy logic, without sockets.
-- ``tether.testing.browser``: Debian's headless Chromium through Playwright.
+- ``tether.testing.browser``: Debian's headless Chromium through Playwright; ``tether.testing.needs``:
+  a missing tool skips a test (fails it under CI=true).
 - ``tether.testing.clock`` and ``tether.testing.collector``: a manual clock; span collectors.
 """

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import pytest
+from tether.testing.needs import unavailable
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -30,9 +30,7 @@ def need_browser() -> Any:
     except ImportError:
         problem = problem or "playwright is not installed (pip install -e '.[test]')"
     if problem is not None:
-        if os.environ.get("CI") == "true":
-            pytest.fail(problem)
-        pytest.skip(problem)
+        unavailable(problem)
     return sync_playwright
 
 
