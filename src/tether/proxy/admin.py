@@ -20,6 +20,9 @@ PROMETHEUS = b"text/plain; version=0.0.4; charset=utf-8"
 JSON = b"application/json"
 
 REJECTED = Family("tether_downstream_rejected_total", "counter", "Requests refused before routing, by status.")
+TLS_ACCEPTED = Family("tether_tls_inbound_accepted_total", "counter", "Inbound connections accepted, by kind.")
+TLS_REJECTED = Family("tether_tls_inbound_rejected_total", "counter", "Inbound connections refused, by reason kind.")
+TLS_ROTATIONS = Family("tether_tls_certificate_rotations_total", "counter", "Workload certificates installed.")
 CONFIG_APPLIED = Family("tether_config_updates_total", "counter", "Snapshots applied (result=ack) or refused (nack).")
 
 
@@ -64,6 +67,10 @@ class Admin:
         lines: list[str] = list(self.runtime.request_series.render())
         lines += render_counters(REJECTED, ((f'{{code="{c}"}}', n) for c, n in sorted(self.runtime.rejected.items())))
         lines += render_feature_stats(self.runtime.stacks)
+        tls = self.runtime.tls
+        for family, counts in ((TLS_ACCEPTED, tls.inbound.accepted), (TLS_REJECTED, tls.inbound.rejected)):
+            lines += render_counters(family, ((f'{{kind="{k}"}}', n) for k, n in sorted(counts.items())))
+        lines += render_counters(TLS_ROTATIONS, (("", tls.rotations),))
         lines += render_counters(
             CONFIG_APPLIED, (('{result="ack"}', self.runtime.acks), ('{result="nack"}', self.runtime.nacks))
         )
