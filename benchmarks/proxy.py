@@ -60,11 +60,12 @@ class Bench:
 
     def __init__(self, args: argparse.Namespace, tmp: Path) -> None:
         self.args, self.tmp = args, tmp
+        bindir = Path(sys.executable).parent
+        self.envoy = next((str(p) for p in [bindir / "envoy"] if p.exists()), shutil.which("envoy"))
+        self.machine = report.machine(self.envoy)  # before the runs load it and pinning below
         self.pin = procs.can_pin()
         if self.pin:  # the harness's own RSS sampling must not steal the proxy's CPU
             os.sched_setaffinity(0, {LOAD_CPU})
-        bindir = Path(sys.executable).parent
-        self.envoy = next((str(p) for p in [bindir / "envoy"] if p.exists()), shutil.which("envoy"))
         self.py_spy = next((str(p) for p in [bindir / "py-spy"] if p.exists()),
                            shutil.which("py-spy"))
         self.upstream_kind = "nginx" if shutil.which("nginx") else "python tether.testing.upstream"
@@ -269,7 +270,7 @@ class Bench:
         command = [shown(Path(sys.executable)), *sys.argv]
         pinning = (f"proxy under test on CPU {PROXY_CPU}; wrk and upstream on CPU {LOAD_CPU}"
                    if self.pin else "none (taskset missing or fewer than 2 CPUs)")
-        return [*report.machine(self.envoy), ("CPU pinning (taskset)", pinning),
+        return [*self.machine, ("CPU pinning (taskset)", pinning),
                 ("upstream", f"{self.upstream_kind}, keep-alive, fixed small 200"),
                 ("load", f"wrk --latency, GET {PATH} with Host: {HOST}, {self.args.duration:g} s "
                          f"per run after a {self.args.warmup:g} s warm-up"),
