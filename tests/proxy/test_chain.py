@@ -45,3 +45,32 @@ async def test_filters_without_hooks_are_not_called_on_complete() -> None:
     handler, complete = compose([Filter()], terminal)
     complete(make_exchange())  # nothing to call, nothing raised
     assert (await handler(make_exchange())).status == 200
+
+
+async def test_per_route_chains_hold_only_the_filters_that_apply_and_are_built_once() -> None:
+    from tether.core.schema.snapshot import Route
+    from tether.proxy.chain import per_route
+    from tether.proxy.routing import RouteEntry
+
+    log: list[str] = []
+
+    class Picky(Recorder):
+        def applies(self, route: RouteEntry) -> bool:
+            return route.name == "busy"
+
+    async def terminal(ex: Exchange) -> Response:
+        log.append("terminal")
+        return Response(200)
+
+    handler = per_route([Picky("picky", log), Recorder("always", log)], terminal)
+    busy, quiet = RouteEntry(Route(name="busy"), [], []), RouteEntry(Route(name="quiet"), [], [])
+    for route in (busy, quiet):
+        ex = make_exchange()
+        ex.route = route
+        await handler(ex)
+    assert log == ["in:picky", "in:always", "terminal", "out:always", "out:picky", "in:always", "terminal", "out:always"]
+    first = busy.chain
+    ex = make_exchange()
+    ex.route = busy
+    await handler(ex)
+    assert busy.chain is first

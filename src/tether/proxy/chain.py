@@ -11,9 +11,13 @@ in ``inbound.py`` and ``outbound.py``.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from typing import TYPE_CHECKING
 
 from tether.core.schema.snapshot import Snapshot
 from tether.proxy.exchange import Exchange, Response
+
+if TYPE_CHECKING:
+    from tether.proxy.routing import RouteEntry
 
 Handler = Callable[[Exchange], Awaitable[Response]]
 Completion = Callable[[Exchange], None]
@@ -34,6 +38,11 @@ class Filter:
 
     def on_complete(self, ex: Exchange) -> None:
         """Observe a finished exchange."""
+
+    def applies(self, route: RouteEntry) -> bool:
+        """Return whether this filter has anything to do on ``route`` (filters below the router
+        are left out of the chain of a route they would only pass through)."""
+        return True
 
     def check_snapshot(self, snapshot: Snapshot) -> None:
         """Refuse a snapshot this filter cannot run, before it is swapped in: raise ConfigRejected."""
@@ -90,3 +99,25 @@ def compose(filters: Sequence[Filter], terminal: Handler) -> tuple[Handler, Comp
             hook(ex)
 
     return handler, complete
+
+
+def per_route(filters: Sequence[Filter], terminal: Handler) -> Handler:
+    """Return a handler running, for each exchange, the chain of its route: ``filters`` that
+    apply to that route, around ``terminal``. Each route's chain is composed once, on first
+    use, and kept on the route (a new snapshot brings new routes, so nothing goes stale)."""
+
+    def chain_of(route: RouteEntry) -> Handler:
+        handler, _ = compose([f for f in filters if f.applies(route)], terminal)
+        route.chain = handler
+        return handler
+
+    async def dispatch(ex: Exchange) -> Response:
+        route = ex.route
+        if route is None:
+            return await terminal(ex)
+        handler = route.chain
+        if handler is None:
+            handler = chain_of(route)
+        return await handler(ex)
+
+    return dispatch

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tether.proxy.chain import Completion, Filter, Handler, compose
+from tether.proxy.chain import Completion, Filter, Handler, compose, per_route
 from tether.proxy.filters.access_log import AccessLog
 from tether.proxy.filters.circuit_breaker import CircuitBreaker
 from tether.proxy.filters.cors import Cors
@@ -64,7 +64,13 @@ def outbound_filters(ctx: StackContext) -> list[Filter]:
 
 
 def build_outbound(ctx: StackContext) -> tuple[list[Filter], Handler, Completion]:
-    """Return the filters, the composed handler and the completion callback."""
+    """Return the filters, the composed handler and the completion callback.
+
+    The filters below the router run per route: each route's chain holds only the policies
+    it configures, so a policy nobody set costs a request nothing.
+    """
     filters = outbound_filters(ctx)
-    handler, complete = compose(filters, forward)
+    below = next(i for i, f in enumerate(filters) if isinstance(f, OutboundRouter)) + 1
+    handler, _ = compose(filters[:below], per_route(filters[below:], forward))
+    _, complete = compose(filters, forward)
     return filters, handler, complete

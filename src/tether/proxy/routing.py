@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl
 from tether.core.clock import SYSTEM_CLOCK, Clock
 from tether.core.errors import ConfigRejected
 from tether.core.schema.snapshot import Route, RouteMatch, Snapshot, StringMatch
+from tether.proxy.chain import Handler
 from tether.proxy.codec.http1 import Headers
 from tether.proxy.upstream.cluster import ClusterRuntime, PoolLookup, build_cluster
 
@@ -107,6 +108,7 @@ class RouteEntry:
         self.timeout_ms: int | None = None
         self.prefix_rewrite: str | None = None
         self.authority_rewrite: str | None = None
+        self.chain: Handler | None = None  # the policies of this route, composed on first use
 
     def matching(self, request: RequestView) -> CompiledMatch | bool | None:
         """Return the match that holds (True when the route matches everything), else None."""

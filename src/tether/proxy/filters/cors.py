@@ -18,7 +18,7 @@ from tether.proxy.errors import ProxyError
 from tether.proxy.exchange import Exchange, Response
 from tether.proxy.filters.compiled import PolicyCache
 from tether.proxy.rescue import error_response
-from tether.proxy.routing import Predicate, string_predicate
+from tether.proxy.routing import Predicate, RouteEntry, string_predicate
 
 ALLOW_ORIGIN = b"access-control-allow-origin"
 ALLOW_CREDENTIALS = b"access-control-allow-credentials"
@@ -80,6 +80,9 @@ class Cors(Filter):
     """Applies the route's CORS policy; exchanges without a policy or an Origin pass through."""
 
     name = "cors"
+
+    def applies(self, route: RouteEntry) -> bool:
+        return route.spec.cors is not None
 
     def __init__(self) -> None:
         self.compiled = PolicyCache[CorsPolicy, CompiledCors](CompiledCors)  # until the next snapshot

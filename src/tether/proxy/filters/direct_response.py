@@ -15,6 +15,7 @@ from tether.proxy.chain import Filter, Handler
 from tether.proxy.codec.http1 import Headers
 from tether.proxy.exchange import Exchange, Response
 from tether.proxy.filters.header_ops import CompiledOps
+from tether.proxy.routing import RouteEntry
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -75,6 +76,9 @@ class DirectResponseFilter(Filter):
     """Answers redirect and direct-response routes; passes every other exchange down."""
 
     name = "direct_response"
+
+    def applies(self, route: RouteEntry) -> bool:
+        return route.spec.redirect is not None or route.spec.direct_response is not None
 
     def wrap(self, next_handler: Handler) -> Handler:
         async def answer(ex: Exchange) -> Response:

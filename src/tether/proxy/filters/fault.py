@@ -19,6 +19,7 @@ from tether.core.schema.snapshot import FaultPolicy
 from tether.proxy.chain import Filter, Handler
 from tether.proxy.errors import ProxyError
 from tether.proxy.exchange import Exchange, Response
+from tether.proxy.routing import RouteEntry
 
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -73,6 +74,9 @@ class FaultInjection(Filter):
     """Injects the route's delays and aborts. ``sleep`` is injectable for tests."""
 
     name = "fault"
+
+    def applies(self, route: RouteEntry) -> bool:
+        return route.spec.fault is not None
 
     def __init__(self, rng: random.Random, sleep: Sleep = asyncio.sleep) -> None:
         self.rng = rng

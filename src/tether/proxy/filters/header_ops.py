@@ -15,6 +15,7 @@ from tether.proxy.chain import Filter, Handler
 from tether.proxy.codec.http1 import Headers
 from tether.proxy.exchange import Exchange, Response
 from tether.proxy.filters.compiled import PolicyCache
+from tether.proxy.routing import RouteEntry
 
 
 class CompiledOps:
@@ -52,6 +53,14 @@ class HeaderOpsFilter(Filter):
     """Applies the route's and the chosen destination's header ops."""
 
     name = "header_ops"
+
+    def applies(self, route: RouteEntry) -> bool:
+        spec = route.spec
+        return bool(
+            spec.request_headers
+            or spec.response_headers
+            or any(w.request_headers or w.response_headers for w in spec.clusters)
+        )
 
     def __init__(self) -> None:
         self.compiled = PolicyCache[HeaderOps, CompiledOps](CompiledOps)  # until the next snapshot

@@ -23,7 +23,7 @@ from tether.proxy.codec.body import Body
 from tether.proxy.codec.http1 import Headers
 from tether.proxy.exchange import Exchange, Response
 from tether.proxy.filters.fault import chosen
-from tether.proxy.routing import RoutingTable
+from tether.proxy.routing import RouteEntry, RoutingTable
 from tether.proxy.upstream.cluster import ClusterRuntime
 
 log = logging.getLogger(__name__)
@@ -99,6 +99,9 @@ class Mirror(Filter):
     """Sends shadow copies of the route's requests through ``send`` (the upstream path)."""
 
     name = "mirror"
+
+    def applies(self, route: RouteEntry) -> bool:
+        return bool(route.spec.mirrors)
 
     def __init__(
         self,

@@ -16,7 +16,7 @@ from tether.core.schema.snapshot import RateLimit
 from tether.proxy.chain import Filter
 from tether.proxy.errors import ProxyError
 from tether.proxy.exchange import Exchange
-from tether.proxy.routing import RoutingTable
+from tether.proxy.routing import RouteEntry, RoutingTable
 
 
 class RateLimited(ProxyError):
@@ -66,6 +66,9 @@ class LocalRateLimit(Filter):
     """Refuses requests over the route's or the cluster's token bucket (429 ``RL``)."""
 
     name = "ratelimit"
+
+    def applies(self, route: RouteEntry) -> bool:
+        return route.spec.rate_limit is not None or any(c.spec.rate_limit is not None for c, _ in route.clusters)
 
     def __init__(self, table: Callable[[], RoutingTable | None], clock: Clock = SYSTEM_CLOCK) -> None:
         self.table = table

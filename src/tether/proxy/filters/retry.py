@@ -35,6 +35,7 @@ from tether.proxy.errors import (
 from tether.proxy.exchange import Exchange, Response
 from tether.proxy.filters.compiled import PolicyCache
 from tether.proxy.filters.timeout import Deadlines
+from tether.proxy.routing import RouteEntry
 from tether.proxy.upstream.cluster import ClusterRuntime
 
 REPLAY_LIMIT = 64 * 1024
@@ -204,6 +205,9 @@ class Retry(Filter):
     """Runs the layers below once per attempt, as the route's retry policy says."""
 
     name = "retry"
+
+    def applies(self, route: RouteEntry) -> bool:
+        return route.spec.retry is not None
 
     def __init__(self, rng: random.Random, sleep: Sleep = asyncio.sleep) -> None:
         self.rng = rng

@@ -101,6 +101,9 @@ class RouteTimeout(Filter):
 
     name = "timeout"
 
+    def applies(self, route: RouteEntry) -> bool:
+        return bool(route.timeout_ms)
+
     def __init__(self) -> None:
         self.deadlines = Deadlines()
         self.stats = TimeoutStats()
