@@ -15,8 +15,9 @@ from tether.control.store import Store
 from tether.core.clock import SYSTEM_CLOCK
 from tether.core.tasks import TaskGroup
 from tether.proxy.tls.contexts import Credentials
-from tether.proxy.tls.identity import IdentityManager, identity_of_token, renew_delay
+from tether.proxy.tls.identity import IdentityManager, credentials_of, identity_of_token, renew_delay
 from tether.proxy.tls.jointoken import InvalidToken
+from tether.proxy.tls.spiffe import BadIdentity, make_id
 
 
 def test_renewal_comes_at_seventy_percent_of_the_remaining_lifetime() -> None:
@@ -29,6 +30,24 @@ def test_renewal_comes_at_seventy_percent_of_the_remaining_lifetime() -> None:
 def test_the_identity_comes_from_the_token() -> None:
     with pytest.raises(InvalidToken):
         identity_of_token("nonsense")
+
+
+ORDER = make_id("cluster.local", "default", "order")
+CERT = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+ANSWER = {"certificate": CERT, "trust_bundle": [CERT], "spiffe_id": ORDER.uri, "expires": 1800000000.0}
+
+
+def test_the_certificate_s_identity_and_expiry_come_from_the_answer() -> None:
+    creds = credentials_of(ANSWER, b"key", ORDER)
+    assert (creds.identity, creds.not_after, creds.bundle, creds.key_pem) == (ORDER, 1800000000.0, (CERT,), b"key")
+    with pytest.raises(BadIdentity, match=r"issued spiffe://cluster\.local/ns/default/sa/evil, expected"):
+        credentials_of({**ANSWER, "spiffe_id": "spiffe://cluster.local/ns/default/sa/evil"}, b"key", ORDER)
+    with pytest.raises(BadIdentity, match="no PEM certificate"):
+        credentials_of({**ANSWER, "certificate": "nope"}, b"key", ORDER)
+    malformed: object
+    for malformed in ({k: v for k, v in ANSWER.items() if k != "expires"}, {**ANSWER, "expires": "soon"}, []):
+        with pytest.raises(ValueError):
+            credentials_of(malformed, b"key", ORDER)
 
 
 @pytest.fixture

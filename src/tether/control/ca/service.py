@@ -18,7 +18,7 @@ from tether.control.ca.tokens import JoinTokens, TokenClaims
 from tether.core.clock import Clock
 from tether.core.schema.security import ROOT_NAMESPACE
 from tether.core.schema.snapshot import Snapshot, with_version
-from tether.proxy.tls.certs import load_certs, new_key, not_after
+from tether.proxy.tls.certs import key_to_pem, load_certs, new_key, not_after
 from tether.proxy.tls.contexts import load_chain
 from tether.proxy.tls.spiffe import check_trust_domain, make_id
 
@@ -107,7 +107,7 @@ class MeshCA:
         chain = issue_server(self.authority, hosts, ident, key, ROOT_LIFETIME_S, self.clock.wall())
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-        load_chain(ctx, chain, key)
+        load_chain(ctx, chain, key_to_pem(key))
         return ctx
 
     def secure(self, snapshot: Snapshot) -> Snapshot:

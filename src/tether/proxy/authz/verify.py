@@ -4,6 +4,9 @@ Only asymmetric algorithms are accepted (RS256/384/512, ES256/384, EdDSA with Ed
 token saying ``none`` or ``HS*`` is refused before any key is looked at, so a public key can
 never be used as an HMAC secret. Failures carry Envoy's jwt_authn messages, which the proxy
 returns as the 401 body.
+
+``cryptography`` (about 10 MB resident) is imported by the first key set or signature that
+needs it, so a proxy whose config has no JWT provider never loads it.
 """
 
 from __future__ import annotations
@@ -12,12 +15,13 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
-from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+
+    PublicKey: TypeAlias = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
 
 CLOCK_SKEW_S = 60  # Envoy's default clock_skew_seconds
 
@@ -30,15 +34,10 @@ UNKNOWN_ISSUER = "Jwt issuer is not configured"
 AUDIENCE = "Audiences in Jwt are not allowed"
 NO_KEY = "Jwks doesn't have key to match kid or alg from Jwt"
 
-_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
-    "RS256": hashes.SHA256, "RS384": hashes.SHA384, "RS512": hashes.SHA512,
-    "ES256": hashes.SHA256, "ES384": hashes.SHA384,
-}
+_HASH_BITS = {"RS256": 256, "RS384": 384, "RS512": 512, "ES256": 256, "ES384": 384}  # SHA-2 size per alg
 _CURVES = {"ES256": ("P-256", 32), "ES384": ("P-384", 48)}
-_EC_CURVES: dict[str, ec.EllipticCurve] = {"P-256": ec.SECP256R1(), "P-384": ec.SECP384R1()}
-SUPPORTED_ALGS = frozenset({*_HASHES, "EdDSA"})
-
-PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
+_EC_CURVE_NAMES = frozenset({"P-256", "P-384"})
+SUPPORTED_ALGS = frozenset({*_HASH_BITS, "EdDSA"})
 
 
 class JwtError(Exception):
@@ -76,10 +75,17 @@ def _int(jwk: dict[str, Any], name: str) -> int:
 def _public_key(jwk: dict[str, Any]) -> PublicKey | None:
     kty = jwk.get("kty")
     if kty == "RSA":
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
         return rsa.RSAPublicNumbers(_int(jwk, "e"), _int(jwk, "n")).public_key()
-    if kty == "EC" and jwk.get("crv") in _EC_CURVES:
-        return ec.EllipticCurvePublicNumbers(_int(jwk, "x"), _int(jwk, "y"), _EC_CURVES[jwk["crv"]]).public_key()
+    if kty == "EC" and jwk.get("crv") in _EC_CURVE_NAMES:
+        from cryptography.hazmat.primitives.asymmetric import ec
+
+        curve = ec.SECP256R1() if jwk["crv"] == "P-256" else ec.SECP384R1()
+        return ec.EllipticCurvePublicNumbers(_int(jwk, "x"), _int(jwk, "y"), curve).public_key()
     if kty == "OKP" and jwk.get("crv") == "Ed25519":
+        from cryptography.hazmat.primitives.asymmetric import ed25519
+
         return ed25519.Ed25519PublicKey.from_public_bytes(b64url_decode(str(jwk["x"])))
     return None  # symmetric ("oct") and unknown key types are never used
 
@@ -150,7 +156,18 @@ def _fits(jwk: Jwk, alg: str) -> bool:
     return jwk.kty == "RSA"
 
 
+def _hash(alg: str) -> hashes.HashAlgorithm:
+    from cryptography.hazmat.primitives import hashes
+
+    bits = _HASH_BITS[alg]
+    return hashes.SHA256() if bits == 256 else hashes.SHA384() if bits == 384 else hashes.SHA512()
+
+
 def _signature_ok(jwk: Jwk, alg: str, token: Token) -> bool:
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding
+    from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
+
     data, sig, key = token.signing_input, token.signature, jwk.key
     try:
         if isinstance(key, ed25519.Ed25519PublicKey):
@@ -160,9 +177,9 @@ def _signature_ok(jwk: Jwk, alg: str, token: Token) -> bool:
             if len(sig) != 2 * size:
                 return False
             der = encode_dss_signature(int.from_bytes(sig[:size], "big"), int.from_bytes(sig[size:], "big"))
-            key.verify(der, data, ec.ECDSA(_HASHES[alg]()))
+            key.verify(der, data, ec.ECDSA(_hash(alg)))
         else:
-            key.verify(sig, data, padding.PKCS1v15(), _HASHES[alg]())
+            key.verify(sig, data, padding.PKCS1v15(), _hash(alg))
     except InvalidSignature:
         return False
     return True

@@ -10,44 +10,37 @@ through the file system.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import ssl
 import tempfile
 from dataclasses import dataclass
 
-from tether.proxy.tls.certs import PrivateKey, key_to_pem, load_certs, not_after, not_before
-from tether.proxy.tls.spiffe import BadIdentity, SpiffeId, id_of_certificate, id_of_der
+from tether.proxy.tls.spiffe import BadIdentity, SpiffeId, id_of_peercert
 
 
 @dataclass(frozen=True)
 class Credentials:
-    """A workload's certificate chain (leaf first), its key, and the roots it trusts."""
+    """A workload's certificate chain (leaf first), its key (PKCS#8 PEM), the roots it trusts,
+    and what the CA said it issued: the leaf's SPIFFE ID and the end of its validity (Unix time)."""
 
     chain_pem: str
-    key: PrivateKey
+    key_pem: bytes = dataclasses.field(repr=False)
     bundle: tuple[str, ...]
-
-    @property
-    def identity(self) -> SpiffeId:
-        """Return the SPIFFE ID of the leaf certificate."""
-        return id_of_certificate(load_certs(self.chain_pem)[0])
-
-    @property
-    def not_before(self) -> float:
-        return not_before(load_certs(self.chain_pem)[0])
-
-    @property
-    def not_after(self) -> float:
-        return not_after(load_certs(self.chain_pem)[0])
+    identity: SpiffeId
+    not_after: float
 
     def with_bundle(self, bundle: tuple[str, ...]) -> Credentials:
         """Return these credentials trusting ``bundle`` instead."""
-        return Credentials(chain_pem=self.chain_pem, key=self.key, bundle=bundle)
+        return dataclasses.replace(self, bundle=bundle)
 
 
-def load_chain(ctx: ssl.SSLContext, chain_pem: str, key: PrivateKey) -> None:
-    """Load ``chain_pem`` and ``key`` into ``ctx`` without writing the key to the file system."""
-    data = chain_pem.encode() + key_to_pem(key)
+def load_chain(ctx: ssl.SSLContext, chain_pem: str, key_pem: bytes) -> None:
+    """Load ``chain_pem`` and ``key_pem`` into ``ctx`` without writing the key to the file system.
+
+    Raises ssl.SSLError when they do not parse or do not belong together.
+    """
+    data = chain_pem.encode() + key_pem
     memfd = getattr(os, "memfd_create", None)
     if memfd is not None:
         fd = memfd("tether-svid", 0)
@@ -70,7 +63,7 @@ def _base(purpose: ssl.Purpose, creds: Credentials) -> ssl.SSLContext:
     ctx.check_hostname = False  # the peer is checked by SPIFFE ID, not by host name
     ctx.verify_mode = ssl.CERT_REQUIRED
     ctx.load_verify_locations(cadata="".join(creds.bundle))
-    load_chain(ctx, creds.chain_pem, creds.key)
+    load_chain(ctx, creds.chain_pem, creds.key_pem)
     with contextlib.suppress(ssl.SSLError, ValueError):
         ctx.set_alpn_protocols(["http/1.1"])
     return ctx
@@ -95,8 +88,7 @@ def verify_peer(ssl_object: ssl.SSLObject | ssl.SSLSocket | None, expected: str 
     ``expected`` is a principal (``td/ns/N/sa/S``) or SPIFFE URI the peer must have; with
     ``trust_domain`` the peer must belong to it. Raises BadIdentity with the reason otherwise.
     """
-    der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
-    ident = id_of_der(der)
+    ident = id_of_peercert(ssl_object.getpeercert() if ssl_object is not None else None)
     if expected and ident.principal != expected.removeprefix("spiffe://"):
         raise BadIdentity(f"peer is {ident.uri}, expected spiffe://{expected.removeprefix('spiffe://')}")
     if trust_domain and ident.trust_domain != trust_domain:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 
 from tether.control.ca.authority import Authority, create_root
-from tether.proxy.tls.certs import make_csr, new_key
+from tether.proxy.tls.certs import key_to_pem, load_certs, make_csr, new_key, not_after
 from tether.proxy.tls.contexts import Credentials
 from tether.proxy.tls.spiffe import make_id
 
@@ -44,4 +44,5 @@ class DevCa:
         key = new_key()
         now = time.time() if issued_at is None else issued_at
         chain = self.authority.sign(make_csr(key, ident), ident, ttl_s, now)
-        return Credentials(chain_pem=chain, key=key, bundle=self.bundle if bundle is None else bundle)
+        return Credentials(chain_pem=chain, key_pem=key_to_pem(key), bundle=self.bundle if bundle is None else bundle,
+                           identity=ident, not_after=not_after(load_certs(chain)[0]))

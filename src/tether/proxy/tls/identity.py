@@ -1,10 +1,12 @@
-"""The proxy's workload certificate: key made in memory, CSR to the control plane, rotation.
+"""The proxy's workload certificate: key and CSR from a child process (``keygen``), CSR to the
+control plane, rotation.
 
 ``IdentityManager.run`` asks for a certificate at start, then again at 70 % of each
 certificate's lifetime (with a little jitter, so proxies started together do not renew
 together). A failed request is retried with a jittered backoff, never later than the
 current certificate's expiry allows. Each new certificate goes to ``MeshTls`` for new
-connections; open connections keep theirs.
+connections; open connections keep theirs. The certificate's identity and expiry come
+from the control plane's answer (``spiffe_id``, ``expires``): the proxy never parses X.509.
 """
 
 from __future__ import annotations
@@ -13,14 +15,19 @@ import asyncio
 import logging
 import random
 from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
 
 from tether.client.aio import ControlError, request_json
 from tether.core.backoff import Backoff
 from tether.core.clock import Clock
-from tether.proxy.tls.certs import load_certs, make_csr, new_key
+from tether.proxy.tls import keygen
 from tether.proxy.tls.contexts import Credentials
 from tether.proxy.tls.jointoken import read_claims
-from tether.proxy.tls.spiffe import BadIdentity, SpiffeId, make_id
+from tether.proxy.tls.keygen import KeygenFailed
+from tether.proxy.tls.spiffe import BadIdentity, SpiffeId, make_id, parse_id
 
 log = logging.getLogger(__name__)
 
@@ -44,20 +51,40 @@ def identity_of_token(token: str) -> SpiffeId:
 
 
 async def request_certificate(host: str, port: int, token: str, ident: SpiffeId) -> Credentials:
-    """Return fresh credentials for ``ident`` signed by the control plane at ``host:port``.
+    """Return fresh credentials (a new key) for ``ident`` signed by the control plane at ``host:port``.
 
-    Raises OSError/TimeoutError when it is unreachable, ControlError when it refuses,
-    BadIdentity when the answer does not name ``ident``.
+    Raises KeygenFailed when no key could be made, OSError/TimeoutError when the control plane
+    is unreachable, ControlError when it refuses, BadIdentity when the answer does not name
+    ``ident``, ValueError when it is malformed.
     """
-    key = new_key()
-    answer = await request_json(host, port, "POST", SIGN_PATH, {"token": token, "csr": make_csr(key, ident)})
-    chain = str(answer["certificate"])
-    creds = Credentials(chain_pem=chain, key=key, bundle=tuple(str(b) for b in answer["trust_bundle"]))
-    got = creds.identity
+    made = await keygen.generate(ident)
+    answer = await request_json(host, port, "POST", SIGN_PATH, {"token": token, "csr": made.csr_pem})
+    return credentials_of(answer, made.key_pem, ident)
+
+
+class Signed(msgspec.Struct, frozen=True):
+    """The fields of a ``/v1/ca/sign`` answer the proxy uses (docs/security.md)."""
+
+    certificate: str
+    trust_bundle: tuple[str, ...]
+    spiffe_id: str
+    expires: float
+
+
+def credentials_of(answer: Any, key_pem: bytes, ident: SpiffeId) -> Credentials:
+    """Return the credentials in a ``/v1/ca/sign`` answer for ``key_pem``, asked for ``ident``.
+
+    Raises BadIdentity when the answer names another identity or holds no certificate,
+    msgspec.ValidationError (a ValueError) when a field is missing or malformed.
+    """
+    signed = msgspec.convert(answer, type=Signed)
+    got = parse_id(signed.spiffe_id)
     if got != ident:
         raise BadIdentity(f"the control plane issued {got.uri}, expected {ident.uri}")
-    load_certs(chain)
-    return creds
+    if not signed.certificate.startswith("-----BEGIN CERTIFICATE-----"):
+        raise BadIdentity("the control plane's answer holds no PEM certificate")
+    return Credentials(chain_pem=signed.certificate, key_pem=key_pem, bundle=signed.trust_bundle, identity=got,
+                       not_after=signed.expires)
 
 
 class IdentityManager:
@@ -85,7 +112,7 @@ class IdentityManager:
         self.renewals += 1
         self.ready.set()
         log.info("workload certificate for %s valid until %s", self.identity.uri,
-                 load_certs(creds.chain_pem)[0].not_valid_after_utc.isoformat())
+                 datetime.fromtimestamp(creds.not_after, UTC).isoformat())
         return creds
 
     async def run(self) -> None:
@@ -102,7 +129,7 @@ class IdentityManager:
                 log.log(level, "certificate for %s refused by the control plane: %s", self.identity.uri, exc)
                 await asyncio.sleep(self._retry_delay(backoff))
                 continue
-            except (OSError, TimeoutError, BadIdentity, KeyError, ValueError) as exc:
+            except (OSError, TimeoutError, BadIdentity, KeygenFailed, ValueError) as exc:
                 self.failures += 1
                 log.warning("could not get a certificate for %s: %s", self.identity.uri, exc)
                 await asyncio.sleep(self._retry_delay(backoff))

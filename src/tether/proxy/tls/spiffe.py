@@ -3,16 +3,24 @@
 A workload certificate names its workload in exactly one URI SAN of that shape. The
 *principal* is the same string without ``spiffe://``, as Istio's metrics and
 AuthorizationPolicy ``principals`` show it (``cluster.local/ns/default/sa/order``).
+
+A proxy reads its peers' IDs from what ``ssl`` already parsed (``id_of_peercert``); only
+the CA and tests parse certificates themselves, with ``cryptography``, imported on first
+use so that a sidecar never loads it.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import msgspec
-from cryptography import x509
 
 from tether.core.errors import TetherError
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 SCHEME = "spiffe://"
 DEFAULT_TRUST_DOMAIN = "cluster.local"
@@ -68,8 +76,29 @@ def parse_id(text: str) -> SpiffeId:
     return SpiffeId(trust_domain=trust_domain, namespace=match[1], service_account=match[2])
 
 
+def _one_id(uris: list[str], what: str) -> SpiffeId:
+    spiffe = [u for u in uris if u.startswith(SCHEME)]
+    if len(spiffe) != 1:
+        raise BadIdentity(f"{what} has {len(spiffe)} SPIFFE URI SANs, expected exactly one")
+    return parse_id(spiffe[0])
+
+
+def id_of_peercert(cert: Mapping[str, object] | None) -> SpiffeId:
+    """Return the one SPIFFE ID of a verified TLS peer, from ``SSLObject.getpeercert()`` (a dict
+    whose ``subjectAltName`` holds ``("URI", "spiffe://...")`` pairs). Raises BadIdentity when
+    there is no verified certificate or it names no or several SPIFFE IDs."""
+    if not cert:  # None: no certificate; {}: one that was not verified
+        raise BadIdentity("the peer presented no verified certificate")
+    sans = cert.get("subjectAltName", ())
+    uris = [str(pair[1]) for pair in sans if isinstance(pair, tuple) and len(pair) == 2 and pair[0] == "URI"] \
+        if isinstance(sans, tuple | list) else []
+    return _one_id(uris, "the peer certificate")
+
+
 def uri_sans(cert: x509.Certificate) -> list[str]:
     """Return the URI subject alternative names of ``cert`` (empty when it has none)."""
+    from cryptography import x509
+
     try:
         ext = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName)
     except x509.ExtensionNotFound:
@@ -79,18 +108,4 @@ def uri_sans(cert: x509.Certificate) -> list[str]:
 
 def id_of_certificate(cert: x509.Certificate) -> SpiffeId:
     """Return the one SPIFFE ID ``cert`` names; raises BadIdentity when it has none or several."""
-    spiffe = [u for u in uri_sans(cert) if u.startswith(SCHEME)]
-    if len(spiffe) != 1:
-        raise BadIdentity(f"certificate has {len(spiffe)} SPIFFE URI SANs, expected exactly one")
-    return parse_id(spiffe[0])
-
-
-def id_of_der(der: bytes | None) -> SpiffeId:
-    """Return the SPIFFE ID of a DER certificate (a TLS peer's); raises BadIdentity."""
-    if not der:
-        raise BadIdentity("the peer presented no certificate")
-    try:
-        cert = x509.load_der_x509_certificate(der)
-    except ValueError as exc:
-        raise BadIdentity(f"unreadable peer certificate: {exc}") from None
-    return id_of_certificate(cert)
+    return _one_id(uri_sans(cert), "certificate")
