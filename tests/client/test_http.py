@@ -35,6 +35,8 @@ def test_token_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def test_bad_url_is_a_usage_error() -> None:
-    with pytest.raises(UsageError):
-        ControlClient("https://127.0.0.1:1")
+    for bad in ("ftp://127.0.0.1:1", "http://", "http://127.0.0.1:notaport"):
+        with pytest.raises(UsageError):
+            ControlClient(bad)
     assert ControlClient("127.0.0.1:5").url == "http://127.0.0.1:5"
+    assert ControlClient("https://127.0.0.1").url == "https://127.0.0.1:443"

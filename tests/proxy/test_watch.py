@@ -91,8 +91,9 @@ async def eventually(predicate: Callable[[], bool]) -> None:
 def test_parse_control_url() -> None:
     assert parse_control_url("http://127.0.0.1:15010") == ("127.0.0.1", 15010)
     assert parse_control_url("127.0.0.1:9") == ("127.0.0.1", 9)
+    assert parse_control_url("https://x:1") == ("x", 1)
     with pytest.raises(UsageError):
-        parse_control_url("https://x:1")
+        parse_control_url("ftp://x:1")
 
 
 async def start(server: HttpServer, sink: Sink, state: WatchState) -> TaskGroup:

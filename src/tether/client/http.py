@@ -5,11 +5,13 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import ssl
 from typing import Any, TypeVar
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
 import msgspec
 
+from tether.client.tls import client_context, describe_tls_failure, parse_control_url, resolve_ca_file
 from tether.client.types import (
     AnalyzeResult,
     ApplyResult,
@@ -64,25 +66,56 @@ def load_token(path: str | None) -> str | None:
         raise UsageError(f"cannot read token file {chosen}: {exc.strerror}") from None
 
 
-class ControlClient:
-    """Calls the control API at ``url``; ``token`` is sent on every request when set."""
+def token_file_path(path: str | None) -> str:
+    """Return where the admin token is looked for: ``path``, env TETHER_TOKEN_FILE or the default."""
+    return path or os.environ.get("TETHER_TOKEN_FILE") or DEFAULT_TOKEN_FILE
 
-    def __init__(self, url: str, token: str | None = None, timeout: float = 10.0) -> None:
-        parts = urlsplit(url if "://" in url else f"http://{url}")
-        if parts.scheme != "http" or not parts.hostname:
-            raise UsageError(f"control URL must look like http://HOST:PORT, got {url!r}")
-        self.url = f"http://{parts.hostname}:{parts.port or 80}"
-        self.host = parts.hostname
-        self.port = parts.port or 80
+
+class ControlClient:
+    """Calls the control API at ``url`` (``http://`` or ``https://``); ``token`` is sent on every
+    request when set. An https server is verified with ``ca_file``, else env TETHER_CA_FILE, else
+    ``<dir of the admin token file>/ca/root-cert.pem`` when it exists, else the system store."""
+
+    def __init__(self, url: str, token: str | None = None, timeout: float = 10.0, *,
+                 ca_file: str | None = None, token_file: str | None = None) -> None:
+        scheme, self.host, self.port = parse_control_url(url)
+        self.url = f"{scheme}://{self.host}:{self.port}"
         self.token = token
         self.timeout = timeout
+        self.ca_file: str | None = None
+        self.tls: ssl.SSLContext | None = None
+        if scheme == "https":
+            self.ca_file = resolve_ca_file(ca_file, token_file_path(token_file))
+            self.tls = client_context(self.ca_file)
+
+    def connection(self, timeout: float | None = None) -> http.client.HTTPConnection:
+        """Return a new (not yet connected) connection to the control plane, TLS for https."""
+        limit = self.timeout if timeout is None else timeout
+        if self.tls is not None:
+            return http.client.HTTPSConnection(self.host, self.port, timeout=limit, context=self.tls)
+        return http.client.HTTPConnection(self.host, self.port, timeout=limit)
+
+    def unreachable(self, exc: BaseException) -> ControlUnreachable:
+        """Return the one-line error for a connection to the control plane that failed with ``exc``."""
+        tls = describe_tls_failure(exc, self.url, self.ca_file)
+        if tls is not None:
+            return ControlUnreachable(tls)
+        if isinstance(exc, (http.client.RemoteDisconnected, ConnectionResetError)) and self.tls is None:
+            return ControlUnreachable(
+                f"the control plane at {self.url} closed the connection without an answer; if it runs "
+                f"with --tls, use https://{self.host}:{self.port}"
+            )
+        return ControlUnreachable(
+            f"cannot reach the control plane at {self.url} ({exc}); start it with "
+            "`tether control` or point --control / TETHER_CONTROL at it"
+        )
 
     def request(self, method: str, path: str, body: Any = None) -> Any:
         """Send one request and return the decoded JSON answer.
 
         Raises ControlUnreachable when the connection fails, ApiError on an error status.
         """
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        conn = self.connection()
         headers = {"Accept": "application/json", "Connection": "close"}
         data = None
         if body is not None:
@@ -95,10 +128,7 @@ class ControlClient:
             response = conn.getresponse()
             raw = response.read()
         except (OSError, http.client.HTTPException) as exc:
-            raise ControlUnreachable(
-                f"cannot reach the control plane at {self.url} ({exc}); start it with "
-                "`tether control` or point --control / TETHER_CONTROL at it"
-            ) from None
+            raise self.unreachable(exc) from None
         finally:
             conn.close()
         try:

@@ -147,7 +147,7 @@ class TelemetryClient:
         """
         url = _path("/v1/telemetry/tap", service=service, path=path, method=method, status=status)
         c = self.client
-        conn = http.client.HTTPConnection(c.host, c.port, timeout=idle_timeout)
+        conn = c.connection(idle_timeout)
         headers = {"Accept": "application/x-ndjson"}
         if c.token:
             headers["Authorization"] = f"Bearer {c.token}"
@@ -156,7 +156,7 @@ class TelemetryClient:
                 conn.request("GET", url, headers=headers)
                 response = conn.getresponse()
             except (OSError, http.client.HTTPException) as exc:
-                raise ControlUnreachable(f"cannot reach the control plane at {c.url} ({exc})") from None
+                raise c.unreachable(exc) from None
             if response.status >= 400:
                 raise _error(response.status, response.read())
             yield from _lines(response, c.url)

@@ -2,7 +2,9 @@
 
 On any failure (control plane down, stream cut, proxy forgotten after a control-plane
 restart) the proxy keeps running its last snapshot, waits a jittered exponential
-backoff and registers again, forever until cancelled.
+backoff and registers again, forever until cancelled. With a join token, every call
+(register, watch, ack) presents it: the control plane checks that it entitles this node,
+and requires it from proxies that are not on its own host.
 """
 
 from __future__ import annotations
@@ -11,14 +13,16 @@ import asyncio
 import logging
 import random
 from typing import Protocol
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import msgspec
 
-from tether.client.aio import ControlError, request_json, stream_lines
+from tether.client.aio import Control, ControlError, control_endpoint
+from tether.client.tls import describe_tls_failure
+from tether.client.tls import parse_control_url as parse_url
 from tether.core.backoff import Backoff
 from tether.core.clock import Clock
-from tether.core.errors import ConfigRejected, UsageError
+from tether.core.errors import ConfigRejected
 from tether.core.identity import ProxyNode
 from tether.core.schema.snapshot import Snapshot, decode
 
@@ -31,11 +35,9 @@ class SnapshotSink(Protocol):
 
 
 def parse_control_url(url: str) -> tuple[str, int]:
-    """Return ``(host, port)`` of an ``http://HOST:PORT`` URL; raises UsageError."""
-    parts = urlsplit(url if "://" in url else f"http://{url}")
-    if parts.scheme != "http" or not parts.hostname:
-        raise UsageError(f"--control must look like http://HOST:PORT, got {url!r}")
-    return parts.hostname, parts.port or 80
+    """Return ``(host, port)`` of an ``http[s]://HOST:PORT`` URL; raises UsageError."""
+    _, host, port = parse_url(url, "--control")
+    return host, port
 
 
 class WatchState:
@@ -50,7 +52,7 @@ class WatchState:
 
 
 async def run_watch(
-    control_url: str,
+    control: Control | str,
     node: ProxyNode,
     sink: SnapshotSink,
     *,
@@ -61,24 +63,32 @@ async def run_watch(
     backoff_base: float = 0.1,
     backoff_cap: float = 5.0,
 ) -> None:
-    """Keep ``sink`` fed with this proxy's snapshots until cancelled; never returns.
+    """Keep ``sink`` fed with this proxy's snapshots from ``control`` (an endpoint, or a URL
+    taken with the default CA file and no token) until cancelled; never returns.
 
-    Raises UsageError at once when ``control_url`` is malformed; every other failure is
-    logged and retried after a jittered backoff.
+    Raises UsageError at once when the URL is malformed; every other failure is logged and
+    retried after a jittered backoff.
     """
-    host, port = parse_control_url(control_url)
+    if isinstance(control, str):
+        control = control_endpoint(control)
     state = state or WatchState()
     backoff = Backoff(backoff_base, backoff_cap, rng)
     while True:
         started = clock.monotonic()
         try:
-            await _session(host, port, node, sink, inbound_address, state, backoff)
+            await _session(control, node, sink, inbound_address, state, backoff)
         except asyncio.CancelledError:
             raise
-        except (OSError, TimeoutError, ControlError) as exc:
-            log.warning("control plane %s: %s; keeping the last snapshot", control_url, exc)
+        except ControlError as exc:
+            if exc.status in (401, 403):  # no retry fixes this by itself; say so loudly
+                log.error("the control plane %s refuses this proxy: %s", control.url, exc)
+            else:
+                log.warning("control plane %s: %s; keeping the last snapshot", control.url, exc)
+        except (OSError, TimeoutError) as exc:
+            why = describe_tls_failure(exc, control.url, control.ca_file) or f"control plane {control.url}: {exc}"
+            log.warning("%s; keeping the last snapshot", why)
         except Exception:
-            log.exception("watch of %s failed; keeping the last snapshot", control_url)
+            log.exception("watch of %s failed; keeping the last snapshot", control.url)
         delay = backoff.next_delay()
         log.info(
             "watch session lasted %.1fs; reconnecting in %.2fs", clock.monotonic() - started, delay
@@ -87,8 +97,7 @@ async def run_watch(
 
 
 async def _session(
-    host: str,
-    port: int,
+    control: Control,
     node: ProxyNode,
     sink: SnapshotSink,
     inbound: str,
@@ -96,40 +105,36 @@ async def _session(
     backoff: Backoff,
 ) -> None:
     body = {"node": msgspec.to_builtins(node), "inbound": inbound}
-    answer = await request_json(host, port, "POST", "/v1/proxies/register", body)
+    answer = await control.request_json("POST", "/v1/proxies/register", body)
     state.proxy_id = proxy_id = str(answer["id"])
     state.registrations += 1
     interval = float(answer.get("heartbeat_interval", 5.0))
     path = f"/v1/proxies/{quote(proxy_id)}/watch?version={quote(state.version)}"
     log.info("registered with the control plane as %s", proxy_id)
-    async for line in stream_lines(host, port, path, idle_timeout=3 * interval):
+    async for line in control.stream_lines(path, idle_timeout=3 * interval):
         backoff.reset()  # the stream is up: the next failure starts from a short delay
         if not line.strip():
             continue  # keep-alive
-        await _handle(host, port, proxy_id, line, sink, state)
+        await _handle(control, proxy_id, line, sink, state)
 
 
-async def _handle(
-    host: str, port: int, proxy_id: str, line: bytes, sink: SnapshotSink, state: WatchState
-) -> None:
+async def _handle(control: Control, proxy_id: str, line: bytes, sink: SnapshotSink, state: WatchState) -> None:
     try:
         snapshot = decode(line)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         version = _peek_version(line)
-        await _ack(host, port, proxy_id, version, f"snapshot does not decode: {exc}", state)
+        await _ack(control, proxy_id, version, f"snapshot does not decode: {exc}", state)
         return
     try:
         sink.apply_snapshot(snapshot)
     except ConfigRejected as exc:
-        await _ack(host, port, proxy_id, snapshot.version, exc.reason, state)
+        await _ack(control, proxy_id, snapshot.version, exc.reason, state)
         return
     state.version = snapshot.version
-    await _ack(host, port, proxy_id, snapshot.version, None, state)
+    await _ack(control, proxy_id, snapshot.version, None, state)
 
 
-async def _ack(
-    host: str, port: int, proxy_id: str, version: str, error: str | None, state: WatchState
-) -> None:
+async def _ack(control: Control, proxy_id: str, version: str, error: str | None, state: WatchState) -> None:
     body: dict[str, object] = {"version": version, "ok": error is None}
     if error is None:
         state.acks += 1
@@ -138,7 +143,7 @@ async def _ack(
         body["error"] = error
         log.warning("refused snapshot %s: %s", version, error)
     try:
-        await request_json(host, port, "POST", f"/v1/proxies/{quote(proxy_id)}/ack", body)
+        await control.request_json("POST", f"/v1/proxies/{quote(proxy_id)}/ack", body)
     except (OSError, TimeoutError, ControlError) as exc:
         # The stream itself will notice a dead control plane; a lost ACK only delays status.
         log.warning("could not send %s for %s: %s", "ACK" if error is None else "NACK", version, exc)

@@ -40,11 +40,14 @@ async def test_apply_always_needs_the_token(plane: ControlPlane) -> None:
         assert err.value.status == 401
 
 
-async def test_proxy_endpoints_are_open(plane: ControlPlane) -> None:
+async def test_proxy_endpoints_are_open_on_loopback_and_need_a_token_elsewhere(plane: ControlPlane) -> None:
     handle = make_handler(plane)
     with pytest.raises(HttpError) as err:  # reaches the handler: a bad body, not a 401
-        await handle(request("POST", "/v1/proxies/register", "192.0.2.7", body=b"{}"))
+        await handle(request("POST", "/v1/proxies/register", "127.0.0.1", body=b"{}"))
     assert err.value.status == 400
+    with pytest.raises(HttpError) as err:  # the join-token rules: tests/control/api/test_proxy_access.py
+        await handle(request("POST", "/v1/proxies/register", "192.0.2.7", body=b"{}"))
+    assert err.value.status == 401
 
 
 async def test_unknown_path_and_method(plane: ControlPlane) -> None:

@@ -2,13 +2,13 @@
 
 Reads are open on loopback; ``apply`` and ``delete`` (and reads from a non-loopback
 peer) need ``Authorization: Bearer <admin token>``. The proxies' own endpoints
-(register, watch, ack) are open; join tokens are meant to guard them.
+(register, watch, ack, telemetry push, CSR, JWKS refresh) take the proxy's join token
+instead, required from a non-loopback peer (``tether.control.api.proxy_access``).
 """
 
 from __future__ import annotations
 
 import hmac
-import ipaddress
 import re
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -19,6 +19,7 @@ from tether.control.analyze import analyze
 from tether.control.api.http import Handler, HttpError, Request, Response, StreamResponse
 from tether.control.api.http import json_response as ok
 from tether.control.api.kinds import info_for, resolve_kind
+from tether.control.api.proxy_access import check_proxy_call, is_loopback
 from tether.control.model import Resource, ResourceErrors, parse_documents
 from tether.control.registry import UnknownProxy
 from tether.control.store import Key
@@ -31,11 +32,17 @@ if TYPE_CHECKING:
 
 Route = Callable[["ControlPlane", Request, re.Match[str]], Awaitable[Response | StreamResponse]]
 # access: "admin" (token always), "read" (token unless the peer is loopback), "proxy"
-# (the proxies' own endpoints: open; join tokens will guard them).
+# (the proxies' own endpoints: their join token, see proxy_access).
 _ROUTES: list[tuple[str, re.Pattern[str], Route, str]] = []
+# Proxy endpoints declared in other modules with the default access: proxies call them too,
+# with their join token rather than the admin token.
+PROXY_CALLS = frozenset({("POST", r"/v1/telemetry/push"), ("POST", r"/v1/jwks/refresh")})
 
 
 def route(method: str, pattern: str, *, access: str = "read") -> Callable[[Route], Route]:
+    if (method, pattern) in PROXY_CALLS:
+        access = "proxy"
+
     def add(func: Route) -> Route:
         _ROUTES.append((method, re.compile(pattern + "$"), func, access))
         return func
@@ -55,7 +62,9 @@ def make_handler(plane: ControlPlane) -> Handler:
             if method != request.method:
                 allowed.append(method)
                 continue
-            if access == "admin" or (access == "read" and not _loopback(request.peer)):
+            if access == "proxy":
+                check_proxy_call(plane, request)
+            elif access == "admin" or not is_loopback(request.peer):
                 _require_token(plane, request)
             return await func(plane, request, match)
         if allowed:
@@ -65,13 +74,6 @@ def make_handler(plane: ControlPlane) -> Handler:
         raise HttpError(404, f"no such endpoint {request.path}")
 
     return handle
-
-
-def _loopback(peer: str) -> bool:
-    try:
-        return ipaddress.ip_address(peer).is_loopback
-    except ValueError:
-        return False
 
 
 def _require_token(plane: ControlPlane, request: Request) -> None:

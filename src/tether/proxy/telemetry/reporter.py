@@ -3,7 +3,9 @@
 Each push carries the per-edge counts since the previous one, the sampled spans
 queued for the control plane and the recent request summaries (for ``tether tap``).
 A push that fails is dropped: the control plane keeps rolling windows, so a gap
-of one interval is better than memory that grows while it is away.
+of one interval is better than memory that grows while it is away. Pushes go to the
+control plane the way the watch does (``tether.client.aio.Control``: http or https, and
+the proxy's join token as ``Authorization: Bearer``).
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ import logging
 
 import msgspec
 
+from tether.client.aio import Control, ControlError, control_endpoint
 from tether.core.identity import ProxyNode
-from tether.proxy.telemetry.exporter import ExportFailed, parse_url, post_json
 from tether.proxy.telemetry.sink import SpanQueue, TelemetrySink
 from tether.proxy.telemetry.wire import Push
 
@@ -29,7 +31,7 @@ class Reporter:
 
     def __init__(
         self,
-        control_url: str,
+        control: Control | str,
         node: ProxyNode,
         sink: TelemetrySink,
         *,
@@ -37,7 +39,9 @@ class Reporter:
         timeout: float = 2.0,
         max_spans: int = 1024,
     ) -> None:
-        self.host, self.port, _ = parse_url(control_url, PUSH_PATH)
+        # A URL gets the default CA file and no token; ``tether proxy`` sets ``control`` to its
+        # own endpoint (CA file, join token) before the first push.
+        self.control = control_endpoint(control) if isinstance(control, str) else control
         self.node = node
         self.sink = sink
         self.interval = interval
@@ -68,18 +72,16 @@ class Reporter:
         """Send one push; return True when the control plane took it."""
         body = _encode(self.build())
         try:
-            status = await post_json(self.host, self.port, PUSH_PATH, body, self.timeout)
-            if status >= 300:
-                raise ExportFailed(f"HTTP {status}")
-        except (OSError, TimeoutError, ExportFailed) as exc:
+            await self.control.request_json("POST", PUSH_PATH, body, self.timeout)
+        except (OSError, TimeoutError, ControlError) as exc:
             self.failures += 1
             if not self._failing:
-                log.warning("telemetry push to %s:%d failed (%r); retrying every %.1fs",
-                            self.host, self.port, exc, self.interval)
+                log.warning("telemetry push to %s failed (%s); retrying every %.1fs",
+                            self.control.url, exc, self.interval)
             self._failing = True
             return False
         if self._failing:
-            log.info("telemetry push to %s:%d works again", self.host, self.port)
+            log.info("telemetry push to %s works again", self.control.url)
         self._failing = False
         self.pushes += 1
         return True
