@@ -105,6 +105,8 @@ def jwt_mesh(tmp_path: Path) -> Iterator[JwtMesh]:
 
 def test_keys_come_from_the_control_plane_and_bad_tokens_get_401(jwt_mesh: JwtMesh) -> None:
     assert jwt_mesh.keys.fetches >= 1
+    maps = Path(f"/proc/{jwt_mesh.mesh.proxies['order'].pid}/maps")
+    assert "/cryptography/" not in maps.read_text()  # loaded by the first request its JWT filter checks
     assert jwt_mesh.providers()[0]["jwks_uri"] == jwt_mesh.keys.url
     good = token()
     head, _, sig = good.split(".")
@@ -126,6 +128,7 @@ def test_keys_come_from_the_control_plane_and_bad_tokens_get_401(jwt_mesh: JwtMe
         if body is not None:
             assert response.body == body, name
             assert 'error="invalid_token"' in (response.header("www-authenticate") or ""), name
+    assert "/cryptography/" in maps.read_text()
 
 
 def test_unknown_kid_is_refused_until_the_jwks_is_refreshed(jwt_mesh: JwtMesh) -> None:

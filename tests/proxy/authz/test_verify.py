@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -128,3 +130,22 @@ def test_jwk_alg_restricts_use() -> None:
     keys = v.parse_jwks(jwks({**public_jwk(RSA, "r1"), "alg": "RS512"}))
     with pytest.raises(v.JwtError, match="doesn't have key"):
         check(sign(claims(), RSA, "RS256", "r1"), keys=keys)
+
+
+def test_cryptography_is_imported_by_the_first_key_set_only() -> None:
+    code = f"""
+import sys
+from tether.proxy.authz import verify as v
+def loaded(): return any(m.partition(".")[0] == "cryptography" for m in sys.modules)
+assert v.parse_jwks("") == () and v.parse_jwks('{{"keys": [{{"kty": "oct", "k": "c2VjcmV0"}}]}}') == ()
+for bad in ({sign(claims(), EC, "ES256", "e1")!r}, {unsigned(claims())!r}):
+    try:
+        v.verify(v.parse_token(bad), "iss", (), (), 0.0)
+    except v.JwtError:
+        pass
+assert not loaded()
+assert len(v.parse_jwks({jwks(public_jwk(EC, "e1"))!r})) == 1 and loaded()
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False,
+                          stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stderr

@@ -13,7 +13,6 @@ import contextlib
 import dataclasses
 import os
 import ssl
-import tempfile
 from dataclasses import dataclass
 
 from tether.proxy.tls.spiffe import BadIdentity, SpiffeId, id_of_peercert
@@ -50,7 +49,9 @@ def load_chain(ctx: ssl.SSLContext, chain_pem: str, key_pem: bytes) -> None:
         finally:
             os.close(fd)
         return
-    with tempfile.TemporaryDirectory() as tmp:  # pragma: no cover - non-Linux fallback (0700 dir)
+    import tempfile  # pragma: no cover - non-Linux fallback (a 0700 dir); its shutil import costs memory
+
+    with tempfile.TemporaryDirectory() as tmp:  # pragma: no cover
         path = os.path.join(tmp, "svid.pem")
         with open(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600), "wb") as f:
             f.write(data)
