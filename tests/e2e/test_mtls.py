@@ -2,12 +2,16 @@
 processes with join tokens, real TLS handshakes on 127.0.0.1.
 
 One mesh per module: ``client`` calls ``shipping`` (its app is a scriptable upstream);
-``billing`` holds a token for another identity than the one it registers as.
+``billing`` is registered (from loopback, without a token) at the inbound port of the ``evil``
+sidecar, whose certificate names another identity. A sidecar cannot do that with its own join
+token: the control plane refuses a registration the token does not entitle.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import random
 import socket
 import ssl
 import subprocess
@@ -21,10 +25,15 @@ import pytest
 
 from tether.client.http import ApiError, ControlClient
 from tether.control.ca.authority import load_or_create
+from tether.core.clock import SYSTEM_CLOCK
+from tether.core.identity import ProxyNode
+from tether.core.schema.snapshot import Snapshot
+from tether.core.tasks import TaskGroup
 from tether.proxy.tls.certs import make_csr, new_key
 from tether.proxy.tls.contexts import Credentials, client_context
 from tether.proxy.tls.devpki import DevCa
 from tether.proxy.tls.spiffe import make_id
+from tether.proxy.watch import run_watch
 from tether.testing.procs import RunningProcess, start_process, start_tether, wait_until
 from tether.testing.rawhttp import RawClient, http_request
 from tether.testing.upstream import ScriptableUpstream
@@ -42,6 +51,55 @@ spec:
 """
 
 
+class HeldRegistration:
+    """Workload ``node`` registered without a token (from loopback) at a relay to another sidecar's
+    inbound ``target_port``, its watch stream held open on a thread until ``close()``. (A relay, so
+    that the endpoint's address is not the other sidecar's own: pools are per endpoint.)"""
+
+    def __init__(self, url: str, node: ProxyNode, target_port: int) -> None:
+        self.url, self.node, self.target_port = url, node, target_port
+        self.loop = asyncio.new_event_loop()
+        self.stop = asyncio.Event()
+        self.thread = threading.Thread(target=self.loop.run_until_complete, args=(self._hold(),), daemon=True)
+        self.thread.start()
+
+    def apply_snapshot(self, snapshot: Snapshot) -> None:
+        """Take any snapshot (nothing runs it)."""
+
+    async def _hold(self) -> None:
+        group = TaskGroup("held-registration")
+        relay = await asyncio.start_server(lambda r, w: self._relay(group, r, w), "127.0.0.1", 0)
+        inbound = f"127.0.0.1:{relay.sockets[0].getsockname()[1]}"
+        group.spawn("watch", run_watch(self.url, self.node, self, inbound_address=inbound, clock=SYSTEM_CLOCK,
+                                       rng=random.Random(0)))
+        try:
+            await self.stop.wait()
+        finally:
+            relay.close()
+            await group.close()
+
+    async def _relay(self, group: TaskGroup, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
+        group.spawn("relay-up", _pipe(reader, up_writer))
+        group.spawn("relay-down", _pipe(up_reader, writer))
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.stop.set)
+        self.thread.join(10)
+        self.loop.close()
+
+
+async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    except ConnectionError:
+        pass
+    finally:
+        writer.close()
+
+
 class MtlsMesh:
     """The control plane, three sidecars and the shipping app of this module."""
 
@@ -50,6 +108,7 @@ class MtlsMesh:
         self.data = tmp / "data"
         self.app = app
         self.procs: dict[str, RunningProcess] = {}
+        self.held: list[HeldRegistration] = []
         control = start_tether(["control", "--port", "0", "--data", str(self.data), "--heartbeat-interval", "0.5",
                                 "--cert-ttl", CERT_TTL], tmp, name="control")
         self.procs["control"] = control
@@ -61,15 +120,23 @@ class MtlsMesh:
                                                            "service_account": sa or name})
         return str(answer["token"])
 
-    def proxy(self, name: str, app_port: int, token_sa: str = "") -> RunningProcess:
-        token_file = self.tmp / f"{name}.token"
+    def proxy(self, name: str, app_port: int, token_sa: str = "", key: str = "", ready: bool = True) -> RunningProcess:
+        """Start sidecar ``name`` with a join token for ``token_sa`` (default: its own), kept as
+        ``procs[key or name]``; with ``ready``, wait until it has config."""
+        key = key or name
+        token_file = self.tmp / f"{key}.token"
         token_file.write_text(self.token(name, token_sa))
         args = ["proxy", "--name", name, "--control", self.url, "--token-file", str(token_file),
                 "--app-port", str(app_port), "--outbound-port", "0", "--inbound-port", "0", "--admin-port", "0",
-                "--access-log", str(self.tmp / f"{name}.access.log")]
-        proc = self.procs[name] = start_tether(args, self.tmp, name=name)
-        assert wait_until(lambda: self.get(name, "/ready").status == 200, 20), proc.describe()
+                "--access-log", str(self.tmp / f"{key}.access.log")]
+        proc = self.procs[key] = start_tether(args, self.tmp, name=key)
+        if ready:
+            assert wait_until(lambda: self.get(key, "/ready").status == 200, 20), proc.describe()
         return proc
+
+    def hold_registration(self, name: str, inbound_port: int) -> None:
+        """Register workload ``name`` without a token, relayed to ``inbound_port``, until close()."""
+        self.held.append(HeldRegistration(self.url, ProxyNode(name=name), inbound_port))
 
     def get(self, name: str, path: str) -> Any:
         return http_request(self.procs[name].port("admin"), "GET", path, [("Host", "admin")])
@@ -94,6 +161,8 @@ class MtlsMesh:
         return done.stdout.strip()
 
     def close(self) -> None:
+        for held in self.held:
+            held.close()
         for proc in self.procs.values():
             proc.stop()
 
@@ -105,7 +174,8 @@ def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MtlsMesh]:
         running = MtlsMesh(tmp, app)
         try:
             running.proxy("shipping", app.port)
-            running.proxy("billing", app.port, token_sa="evil")  # registers as billing, certified as evil
+            evil = running.proxy("evil", app.port)
+            running.hold_registration("billing", evil.port("inbound"))  # registered as billing, certified as evil
             running.proxy("client", app.port)
             assert wait_until(lambda: running.call() == 200, 15)
             yield running
@@ -180,6 +250,19 @@ def test_a_server_with_the_wrong_spiffe_id_is_rejected(mesh: MtlsMesh) -> None:
     log = mesh.procs["client"]
     expected = "peer is spiffe://cluster.local/ns/default/sa/evil, expected spiffe://cluster.local/ns/default/sa/billing"
     assert wait_until(lambda: expected in log.stderr_text(), 5), log.describe()
+
+
+def test_a_sidecar_cannot_register_as_a_workload_its_token_does_not_entitle(mesh: MtlsMesh) -> None:
+    impostor = mesh.proxy("billing", mesh.app.port, token_sa="evil", key="impostor", ready=False)
+    expected = "refuses this proxy: HTTP 403: the join token grants spiffe://cluster.local/ns/default/sa/evil"
+    assert wait_until(lambda: expected in impostor.stderr_text(), 20), impostor.describe()
+    billing = [p for p in mesh.admin.proxies().proxies if p.node.name == "billing"]
+    assert len(billing) == 1 and billing[0].port != impostor_port(impostor)  # only the held registration
+    impostor.stop()
+
+
+def impostor_port(proc: RunningProcess) -> int | None:
+    return proc.port("inbound") if proc.alive() else None
 
 
 def test_a_csr_for_an_identity_the_token_does_not_grant_is_refused(mesh: MtlsMesh) -> None:

@@ -14,6 +14,9 @@ import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
+from tether.client.aio import Control, control_endpoint
+from tether.client.args import add_ca_file_arg
+from tether.client.http import token_file_path
 from tether.core.clock import SYSTEM_CLOCK
 from tether.core.errors import ConfigRejected, UsageError
 from tether.core.identity import ProxyNode
@@ -51,8 +54,9 @@ def add_proxy_arguments(parser: argparse.ArgumentParser, *, gateway: bool = Fals
     parser.add_argument("--admin-port", type=int, default=15000)
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--config", help="static mode: YAML resources file")
-    source.add_argument("--control", help="control plane URL")
+    source.add_argument("--control", help="control plane URL, http:// or https://")
     parser.add_argument("--token-file", help="join token file (with --control; else env TETHER_JOIN_TOKEN)")
+    add_ca_file_arg(parser)
     parser.add_argument("--access-log", default="-", help="file for the JSON access log (- = stdout)")
     parser.add_argument("--drain-timeout", type=float, default=5.0)
     parser.add_argument("--header-timeout", type=float, default=10.0)
@@ -129,6 +133,14 @@ def _load_static(path: str, node: ProxyNode) -> Snapshot:
     return load_isolated(path, node)
 
 
+def proxy_control(args: argparse.Namespace, join_token: str | None) -> Control:
+    """Return the control plane endpoint of ``--control``, presenting ``join_token`` on every call; an
+    https one is verified with --ca-file, TETHER_CA_FILE, or ``ca/root-cert.pem`` beside the join
+    token file or the admin token file. Raises UsageError for a bad URL or CA file."""
+    return control_endpoint(args.control, ca_file=getattr(args, "ca_file", None), token=join_token,
+                            token_files=(args.token_file, token_file_path(None)))
+
+
 @contextlib.asynccontextmanager
 async def running_sidecar(
     node: ProxyNode, settings: ProxySettings, args: argparse.Namespace
@@ -137,6 +149,7 @@ async def running_sidecar(
     yield it with its bound ports; on exit drain it. Raises UsageError for a bad static file."""
     telemetry = telemetry_options(args)  # a bad collector URL is a usage error before anything starts
     join_token = read_join_token(args.token_file) if args.control else None
+    control = proxy_control(args, join_token) if args.control else None
     if join_token is not None:
         node = node_for_token(node, join_token)
     runtime = ProxyRuntime(node, settings, SYSTEM_CLOCK, random.Random())
@@ -152,22 +165,23 @@ async def running_sidecar(
     loop.add_signal_handler(signal.SIGINT, runtime.request_stop)
     if args.config:
         loop.add_signal_handler(signal.SIGHUP, lambda: _reload(runtime, args.config, node))
-    if args.control:
-        from tether.proxy.watch import parse_control_url, run_watch
+    if control is not None:
+        from tether.proxy.watch import run_watch
 
         inbound = f"{settings.bind}:{ports['inbound']}"
         watch = run_watch(
-            args.control, node, runtime, inbound_address=inbound, clock=SYSTEM_CLOCK, rng=random.Random()
+            control, node, runtime, inbound_address=inbound, clock=SYSTEM_CLOCK, rng=random.Random()
         )
         if join_token is not None:  # certificate first, then config (which may ask for mTLS)
-            host, port = parse_control_url(args.control)
-            identity = start_identity(background, runtime.tls, host, port, join_token, SYSTEM_CLOCK, random.Random())
+            identity = start_identity(background, runtime.tls, control, join_token, SYSTEM_CLOCK, random.Random())
             watch = after_ready(identity, watch)
         else:
             log.warning("no join token (TETHER_JOIN_TOKEN or --token-file): no workload certificate, no mTLS")
         background.spawn("watch", watch)
         report_unknown_keys(runtime.filters, args.control, background)
     telemetry_tasks = start_telemetry(background, runtime.telemetry, node, telemetry)
+    if telemetry_tasks.reporter is not None and control is not None:
+        telemetry_tasks.reporter.control = control  # before its first push (it sleeps an interval first)
     try:
         yield runtime, ports
     finally:

@@ -86,7 +86,8 @@ async def _run(args: argparse.Namespace, cmd: list[str]) -> int:
         if admin is not None:  # the operator may mint: give this sidecar its own identity
             try:
                 os.environ[ENV_JOIN_TOKEN] = await asyncio.to_thread(
-                    mint_join_token, args.control, admin, node.name, node.namespace, node.service_account)
+                    mint_join_token, args.control, admin, node.name, node.namespace, node.service_account,
+                    args.ca_file)
             except TetherError as exc:
                 log.warning("could not mint a join token (%s); the sidecar runs without mTLS", exc)
     async with running_sidecar(node, settings_from_args(args), args) as (runtime, ports):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tether.client.aio import ControlError, request_json
+from tether.client.aio import Control, ControlError, request_json
 from tether.control.ca.service import CaOptions, MeshCA
 from tether.control.server import ControlPlane, ensure_admin_token
 from tether.control.store import Store
@@ -52,7 +52,7 @@ async def test_a_token_holder_gets_a_certificate_for_its_identity_only(plane: tu
     assert minted["status"] == 200 and minted["spiffe_id"] == "spiffe://cluster.local/ns/default/sa/order"
     token = str(minted["token"])
     ident = make_id("cluster.local", "default", "order")
-    creds = await request_certificate("127.0.0.1", port, token, ident)
+    creds = await request_certificate(Control("127.0.0.1", port), token, ident)
     assert creds.identity == ident
     assert creds.bundle == cp.ca.authority.bundle
     assert 100 < creds.not_after - SYSTEM_CLOCK.wall() <= 120

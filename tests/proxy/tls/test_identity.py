@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tether.client.aio import Control
 from tether.control.ca.service import CaOptions, MeshCA
 from tether.control.server import ControlPlane, ensure_admin_token
 from tether.control.store import Store
@@ -72,7 +73,7 @@ async def _installs(manager_args: tuple[int, str], count: int) -> list[Credentia
             done.set()
 
     tasks = TaskGroup("identity-test")
-    manager = IdentityManager("127.0.0.1", port, token, install, SYSTEM_CLOCK, random.Random(3))
+    manager = IdentityManager(Control("127.0.0.1", port), token, install, SYSTEM_CLOCK, random.Random(3))
     tasks.spawn("identity", manager.run())
     try:
         await asyncio.wait_for(done.wait(), 15)

@@ -24,6 +24,7 @@ from tether.proxy.tls.start import ENV_JOIN_TOKEN, read_join_token
 CHILD = """
 import asyncio, json, random, sys
 import tether.cli.proxy
+from tether.client.aio import Control
 from tether.core.clock import SYSTEM_CLOCK
 from tether.core.tasks import TaskGroup
 from tether.proxy.tls.mesh import MeshTls
@@ -31,7 +32,7 @@ from tether.proxy.tls.start import start_identity
 
 async def main(port: int, token: str) -> None:
     tls, group = MeshTls(), TaskGroup("identity")
-    manager = start_identity(group, tls, "127.0.0.1", port, token, SYSTEM_CLOCK, random.Random(1))
+    manager = start_identity(group, tls, Control("127.0.0.1", port), token, SYSTEM_CLOCK, random.Random(1))
     try:
         await asyncio.wait_for(manager.ready.wait(), 30)
     finally:

@@ -20,7 +20,7 @@ from typing import Any
 
 import msgspec
 
-from tether.client.aio import ControlError, request_json
+from tether.client.aio import Control, ControlError
 from tether.core.backoff import Backoff
 from tether.core.clock import Clock
 from tether.proxy.tls import keygen
@@ -50,15 +50,17 @@ def identity_of_token(token: str) -> SpiffeId:
     return make_id(claims.td, claims.ns, claims.sa)
 
 
-async def request_certificate(host: str, port: int, token: str, ident: SpiffeId) -> Credentials:
-    """Return fresh credentials (a new key) for ``ident`` signed by the control plane at ``host:port``.
+async def request_certificate(control: Control, token: str, ident: SpiffeId) -> Credentials:
+    """Return fresh credentials (a new key) for ``ident`` signed by the control plane ``control``
+    (``token`` in the body and as the Bearer credential).
 
     Raises KeygenFailed when no key could be made, OSError/TimeoutError when the control plane
     is unreachable, ControlError when it refuses, BadIdentity when the answer does not name
     ``ident``, ValueError when it is malformed.
     """
     made = await keygen.generate(ident)
-    answer = await request_json(host, port, "POST", SIGN_PATH, {"token": token, "csr": made.csr_pem})
+    body = {"token": token, "csr": made.csr_pem}
+    answer = await control.with_token(token).request_json("POST", SIGN_PATH, body)
     return credentials_of(answer, made.key_pem, ident)
 
 
@@ -90,10 +92,9 @@ def credentials_of(answer: Any, key_pem: bytes, ident: SpiffeId) -> Credentials:
 class IdentityManager:
     """Keeps ``install`` supplied with a valid certificate for the token's identity."""
 
-    def __init__(self, host: str, port: int, token: str, install: Callable[[Credentials], None], clock: Clock,
+    def __init__(self, control: Control, token: str, install: Callable[[Credentials], None], clock: Clock,
                  rng: random.Random) -> None:
-        self.host = host
-        self.port = port
+        self.control = control
         self.token = token
         self.identity = identity_of_token(token)
         self.install = install
@@ -106,7 +107,7 @@ class IdentityManager:
 
     async def renew(self) -> Credentials:
         """Ask for a certificate now and install it; raises what ``request_certificate`` raises."""
-        creds = await request_certificate(self.host, self.port, self.token, self.identity)
+        creds = await request_certificate(self.control, self.token, self.identity)
         self.install(creds)
         self.current = creds
         self.renewals += 1

@@ -12,6 +12,7 @@ from typing import Any
 
 import msgspec
 
+from tether.client.aio import Control
 from tether.core.clock import Clock
 from tether.core.errors import UsageError
 from tether.core.identity import ProxyNode
@@ -53,11 +54,11 @@ def node_for_token(node: ProxyNode, token: str) -> ProxyNode:
     return msgspec.structs.replace(node, trust_domain=ident.trust_domain)
 
 
-def start_identity(group: TaskGroup, tls: MeshTls, host: str, port: int, token: str, clock: Clock,
+def start_identity(group: TaskGroup, tls: MeshTls, control: Control, token: str, clock: Clock,
                    rng: random.Random) -> IdentityManager:
-    """Start renewing certificates for ``token`` into ``tls``; return the manager (``ready`` is set
-    once the first certificate is installed)."""
-    manager = IdentityManager(host, port, token, tls.set_credentials, clock, rng)
+    """Start renewing certificates for ``token`` from ``control`` into ``tls``; return the manager
+    (``ready`` is set once the first certificate is installed)."""
+    manager = IdentityManager(control, token, tls.set_credentials, clock, rng)
     group.spawn("identity", manager.run())
     return manager
 
@@ -73,11 +74,12 @@ async def after_ready(manager: IdentityManager, then: Coroutine[Any, Any, None])
 
 
 def mint_join_token(control_url: str, admin_token: str | None, name: str, namespace: str,
-                    service_account: str = "") -> str:
-    """Return a join token minted by the control plane (blocking); raises ApiError/ControlUnreachable."""
+                    service_account: str = "", ca_file: str | None = None) -> str:
+    """Return a join token minted by the control plane (blocking; an https one verified with
+    ``ca_file`` or the default CA file); raises ApiError/ControlUnreachable/UsageError."""
     from tether.client.http import ControlClient
 
-    client = ControlClient(control_url, admin_token)
+    client = ControlClient(control_url, admin_token, ca_file=ca_file)
     answer = client.request("POST", "/v1/tokens",
                             {"name": name, "namespace": namespace, "service_account": service_account or name})
     return str(answer["token"])
