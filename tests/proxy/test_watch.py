@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
+from tether.client.aio import Control
 from tether.control.api.http import (
     ChunkWriter,
     HttpError,
@@ -36,8 +37,13 @@ class Scripted:
         self.watch_queries: list[str] = []
         self.lines: list[bytes] = [b"", b'{"version": "bad", "clusters": 7}', encode(GOOD)]
         self.forget_first = False
+        self.credentials: set[str | None] = set()  # Authorization headers seen
+        self.refuse = ""  # answer registrations with 403 and this message
 
     async def handle(self, request: Request) -> Response | StreamResponse:
+        self.credentials.add(request.headers.get("authorization"))
+        if self.refuse:
+            raise HttpError(403, self.refuse)
         if request.path == "/v1/proxies/register":
             self.registrations.append(request.json())
             return json_response({"id": f"p{len(self.registrations)}", "heartbeat_interval": 1})
@@ -96,10 +102,10 @@ def test_parse_control_url() -> None:
         parse_control_url("ftp://x:1")
 
 
-async def start(server: HttpServer, sink: Sink, state: WatchState) -> TaskGroup:
+async def start(server: HttpServer, sink: Sink, state: WatchState, token: str | None = None) -> TaskGroup:
     group = TaskGroup("test")
     group.spawn("watch", run_watch(
-        f"http://127.0.0.1:{server.port}", ProxyNode(name="order"), sink,
+        Control("127.0.0.1", server.port, token=token), ProxyNode(name="order"), sink,
         inbound_address="127.0.0.1:15006", clock=SYSTEM_CLOCK, rng=random.Random(1),
         state=state, backoff_base=0.01, backoff_cap=0.05,
     ))
@@ -149,3 +155,28 @@ async def test_forgotten_proxy_registers_again(api: tuple[Scripted, HttpServer])
     finally:
         await group.close()
     assert state.registrations == 2 and state.proxy_id == "p2"
+
+
+async def test_every_call_presents_the_join_token(api: tuple[Scripted, HttpServer]) -> None:
+    scripted, server = api
+    group = await start(server, Sink(), WatchState(), token="tjt1.payload.mac")
+    try:
+        await eventually(lambda: len(scripted.acks) == 2)
+    finally:
+        await group.close()
+    assert scripted.credentials == {"Bearer tjt1.payload.mac"}  # register, watch and both ACKs
+
+
+async def test_a_refusal_is_logged_as_an_error_and_retried(api: tuple[Scripted, HttpServer],
+                                                           caplog: pytest.LogCaptureFixture) -> None:
+    scripted, server = api
+    scripted.refuse = "the join token grants spiffe://cluster.local/ns/default/sa/evil"
+    state = WatchState()
+    group = await start(server, Sink(), state, token="tjt1.payload.mac")
+    try:
+        await eventually(lambda: caplog.text.count("refuses this proxy") >= 2)
+    finally:
+        await group.close()
+    assert "refuses this proxy: HTTP 403: the join token grants" in caplog.text
+    assert any(r.levelname == "ERROR" for r in caplog.records if "refuses this proxy" in r.message)
+    assert state.registrations == 0

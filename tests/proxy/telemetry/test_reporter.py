@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tether.client.aio import Control
+from tether.control.api.http import HttpServer, Request, Response, json_response
 from tether.control.server import ControlPlane, ensure_admin_token
 from tether.control.store import Store
 from tether.core.identity import ProxyNode
@@ -61,3 +63,20 @@ async def test_push_to_nowhere_is_counted_not_raised() -> None:
     assert not await reporter.push_once()
     assert reporter.failures == 2
     assert sink.edges == {}  # dropped, not kept to grow
+
+
+async def test_push_presents_the_join_token() -> None:
+    seen: list[str | None] = []
+
+    async def handle(request: Request) -> Response:
+        seen.append(request.headers.get("authorization"))
+        return json_response({"ok": True})
+
+    server = HttpServer(handle)
+    port = await server.start("127.0.0.1", 0)
+    try:
+        reporter = Reporter(Control("127.0.0.1", port, token="tjt1.payload.mac"), NODE, TelemetrySink())
+        assert await reporter.push_once()
+    finally:
+        await server.close()
+    assert seen == ["Bearer tjt1.payload.mac"]
