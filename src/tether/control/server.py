@@ -14,6 +14,7 @@ import logging
 import os
 import secrets
 import signal
+import socket
 import ssl
 from collections.abc import Sequence
 from typing import Any
@@ -187,6 +188,15 @@ class ControlPlane:
                 self.hub.changed()
 
 
+def _wildcard_note(host: str) -> str:
+    # The certificate names the bind address, localhost, 127.0.0.1 and the host name: on a
+    # wildcard bind the host's other addresses are not on it, so remote clients use its name.
+    if host in ("", "0.0.0.0", "::"):
+        return (f"; remote clients reach it as https://{socket.gethostname()}:PORT (its IP addresses "
+                "are not on its certificate)")
+    return ""
+
+
 def write_ports_file(path: str, port: int) -> None:
     """Write ``{"port": P, "pid": N}`` to ``path`` atomically (write a temp file, rename)."""
     tmp = f"{path}.{os.getpid()}.tmp"
@@ -225,6 +235,9 @@ async def serve(
             "tether control listening on %s://%s:%d (data %s, revision %d)",
             "https" if tls else "http", host, bound, data_dir, store.revision,
         )
+        if tls:
+            log.warning("clients verify it with --ca-file %s (or TETHER_CA_FILE)%s",
+                        os.path.join(data_dir, "ca", "root-cert.pem"), _wildcard_note(host))
         await stop.wait()
     finally:
         with contextlib.suppress(Exception):
