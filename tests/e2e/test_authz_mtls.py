@@ -15,7 +15,7 @@ import pytest
 from tether.proxy.tls.start import mint_join_token
 from tether.testing.listings import WEB_READS_ORDER_FEED
 from tether.testing.mesh import Mesh
-from tether.testing.procs import RunningProcess, start_tether, wait_until
+from tether.testing.procs import RunningProcess, wait_until
 from tether.testing.rawhttp import RawResponse, http_request
 from tether.testing.upstream import ScriptableUpstream
 
@@ -69,13 +69,7 @@ class MtlsMesh:
         admin = (self.mesh.data / "admin.token").read_text().strip()
         token_file = self.tmp / f"{name}.join"
         token_file.write_text(mint_join_token(self.mesh.url, admin, name, "default"))
-        args = ["proxy", "--name", name, "--control", self.mesh.url, "--token-file", str(token_file),
-                "--app-port", str(self.app.port), "--outbound-port", "0", "--inbound-port", "0",
-                "--admin-port", "0", "--access-log", str(self.tmp / f"{name}.access.log")]
-        proc = start_tether(args, self.tmp, name=f"proxy-{name}")
-        self.mesh.proxies[name] = proc
-        assert wait_until(lambda: self.mesh.ready(name), 15), proc.describe()
-        return proc
+        return self.mesh.start_proxy(name, self.app.port, extra=["--token-file", str(token_file)])
 
     def configure(self, scenario: str) -> None:
         if scenario == self.current:

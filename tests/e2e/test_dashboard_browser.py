@@ -11,7 +11,6 @@ import contextlib
 import shutil
 import threading
 from collections.abc import Iterator
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ import pytest
 
 from tether.testing.browser import chromium_page, need_browser
 from tether.testing.mesh import Mesh
-from tether.testing.procs import start_tether, wait_until
+from tether.testing.procs import wait_until
 from tether.testing.rawhttp import http_request
 from tether.testing.upstream import ScriptableUpstream
 
@@ -56,12 +55,7 @@ class LiveMesh:
     def __init__(self, mesh: Mesh, app: ScriptableUpstream) -> None:
         self.mesh, self.app = mesh, app
         for name in ("shipping", "order"):
-            args = ["proxy", "--name", name, "--control", mesh.url, "--app-port", str(app.port),
-                    "--outbound-port", "0", "--inbound-port", "0", "--admin-port", "0",
-                    "--access-log", str(mesh.tmp / f"{name}.access.log"),
-                    "--trace-sampling", "100", "--telemetry-interval", "0.5"]
-            mesh.proxies[name] = start_tether(args, mesh.tmp, name=f"proxy-{name}")
-            assert wait_until(partial(mesh.ready, name), 15), mesh.proxies[name].describe()
+            mesh.start_proxy(name, app.port, extra=["--trace-sampling", "100", "--telemetry-interval", "0.5"])
         assert wait_until(lambda: mesh.all_synced(2), 15), mesh.status()
         self.stop = threading.Event()
         self.sent = 0

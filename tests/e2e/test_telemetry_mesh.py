@@ -18,7 +18,7 @@ import pytest
 
 from tether.client.telemetry import TelemetryClient
 from tether.testing.mesh import Mesh
-from tether.testing.procs import RunningProcess, start_tether, wait_until
+from tether.testing.procs import RunningProcess, wait_until
 from tether.testing.rawhttp import http_request
 from tether.testing.upstream import ScriptableUpstream
 
@@ -40,14 +40,7 @@ class TelemetryMesh:
         assert wait_until(lambda: mesh.all_synced(2), 15), mesh.status()
 
     def proxy(self, name: str) -> RunningProcess:
-        args = ["proxy", "--name", name, "--control", self.mesh.url, "--app-port", str(self.app.port),
-                "--outbound-port", "0", "--inbound-port", "0", "--admin-port", "0",
-                "--access-log", str(self.mesh.tmp / f"{name}.access.log"),
-                "--trace-sampling", "100", "--telemetry-interval", "0.2"]
-        proc = start_tether(args, self.mesh.tmp, name=f"proxy-{name}")
-        self.mesh.proxies[name] = proc
-        assert wait_until(lambda: self.mesh.ready(name), 15), proc.describe()
-        return proc
+        return self.mesh.start_proxy(name, self.app.port, extra=["--trace-sampling", "100", "--telemetry-interval", "0.2"])
 
     def call(self, path: str, headers: list[tuple[str, str]] | None = None) -> int:
         """Send one request from order's app to shipping through both sidecars; return the status."""

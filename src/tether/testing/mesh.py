@@ -10,7 +10,7 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -53,11 +53,13 @@ class Mesh:
         self.control.kill()
         self.control.wait(10)
 
-    def start_proxy(self, name: str, app_port: int, namespace: str = "default") -> RunningProcess:
-        """Start ``tether proxy --control`` and wait (bounded) until it has a snapshot."""
+    def start_proxy(self, name: str, app_port: int, namespace: str = "default",
+                    extra: Sequence[str] = ()) -> RunningProcess:
+        """Start ``tether proxy --control`` (with ``extra`` flags) and wait (bounded) until it has a
+        snapshot; return it. Raises AssertionError if it is not ready within 15 s."""
         args = ["proxy", "--name", name, "--namespace", namespace, "--control", self.url,
                 "--app-port", str(app_port), "--outbound-port", "0", "--inbound-port", "0",
-                "--admin-port", "0", "--access-log", str(self.tmp / f"{name}.access.log")]
+                "--admin-port", "0", "--access-log", str(self.tmp / f"{name}.access.log"), *extra]
         proc = start_tether(args, self.tmp, name=f"proxy-{name}")
         self.proxies[name] = proc
         assert wait_until(lambda: self.ready(name), 15), proc.describe()
