@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from tether.testing.mesh import Mesh
-from tether.testing.procs import start_tether, wait_until
+from tether.testing.procs import wait_until
 from tether.testing.rawhttp import RawClient, RawResponse, http_request
 from tether.testing.sidecar import Sidecar
 from tether.testing.upstream import ScriptableUpstream
@@ -60,12 +60,7 @@ class Book:
         self.mesh.start_control()
         self.mesh.start_proxy("order", self.order_app.port)
         self.mesh.start_proxy("shipping", self.shipping_app.port)
-        log = tmp / "ingressgateway.access.log"
-        args = ["gateway", "--control", self.mesh.url, "--port", "0", "--admin-port", "0", "--access-log", str(log)]
-        proc = start_tether(args, tmp, name="ingressgateway")
-        self.mesh.proxies["ingressgateway"] = proc
-        assert wait_until(lambda: self.mesh.ready("ingressgateway"), 15), proc.describe()
-        self.gateway = Sidecar(proc, "ingressgateway", log)
+        self.gateway = self.mesh.start_gateway()
         self.shipping = Sidecar(self.mesh.proxies["shipping"], "shipping", tmp / "shipping.access.log")
         self.apply("ingress.yaml")
         assert wait_until(lambda: self.via_gateway("/order/ready").status == 200, 10), self.gateway.describe()

@@ -311,12 +311,7 @@ def test_gateway_with_control_plane(tmp_path: Path) -> None:
         with ScriptableUpstream() as app:
             mesh.start_control()
             mesh.start_proxy("order", app.port)
-            log = tmp_path / "gw.access.log"
-            args = ["gateway", "--control", mesh.url, "--port", "0", "--admin-port", "0", "--access-log", str(log)]
-            proc = start_tether(args, tmp_path, name="gateway")
-            mesh.others.append(proc)
-            gateway = Sidecar(proc, "ingressgateway", log)
-            assert wait_until(lambda: gateway.admin_get("/ready").status == 200, 15), gateway.describe()
+            gateway = mesh.start_gateway()
             done = mesh.cli("apply", "-f", str(BOOK / "ingress.yaml"))
             assert done.returncode == 0, done.stderr
 

@@ -20,6 +20,7 @@ from tether.control.server import ControlPlane, ensure_admin_token
 from tether.control.store import Store
 from tether.testing.procs import RunningProcess, start_tether, wait_until
 from tether.testing.rawhttp import http_request
+from tether.testing.sidecar import Sidecar
 
 HEARTBEAT = "0.5"
 T = TypeVar("T")
@@ -64,6 +65,18 @@ class Mesh:
         self.proxies[name] = proc
         assert wait_until(lambda: self.ready(name), 15), proc.describe()
         return proc
+
+    def start_gateway(self) -> Sidecar:
+        """Start ``tether gateway --control`` (proxy ``ingressgateway``) and wait (bounded) until it
+        has a snapshot; return it (its port is ``.outbound``). Raises AssertionError if it is not
+        ready within 15 s."""
+        name = "ingressgateway"
+        log = self.tmp / f"{name}.access.log"
+        args = ["gateway", "--control", self.url, "--port", "0", "--admin-port", "0", "--access-log", str(log)]
+        proc = start_tether(args, self.tmp, name=name)
+        self.proxies[name] = proc
+        assert wait_until(lambda: self.ready(name), 15), proc.describe()
+        return Sidecar(proc, name, log)
 
     def ready(self, name: str) -> bool:
         return http_request(self.proxies[name].port("admin"), "GET", "/ready",
