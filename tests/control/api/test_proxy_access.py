@@ -125,11 +125,16 @@ async def test_the_csr_and_jwks_refresh_endpoints(plane: ControlPlane) -> None:
     assert await answer(plane, request("/v1/jwks/refresh", REMOTE, body=refresh)) == 401
 
 
-async def test_without_a_ca_tokens_cannot_be_checked(tmp_path: Path) -> None:
+async def test_without_a_ca_tokens_cannot_be_checked() -> None:
     plane = ControlPlane(Store(":memory:"), "admin-secret")
     assert await answer(plane, request("/v1/proxies/register", "127.0.0.1", "tjt1.x.y", registration())) == 200
     err = await refused(plane, request("/v1/proxies/register", REMOTE, "tjt1.x.y", registration()))
     assert err.status == 401 and "without a CA" in err.message
+
+
+async def test_a_token_that_is_not_ascii_is_refused_not_a_crash(plane: ControlPlane) -> None:
+    assert await answer(plane, request("/v1/proxies/register", REMOTE, "caf\u00e9", registration())) == 401
+    assert await answer(plane, request("/v1/apply", "127.0.0.1", "caf\u00e9", {"files": []})) == 401
 
 
 def test_helpers() -> None:

@@ -106,7 +106,7 @@ def check_proxy_call(plane: ControlPlane, request: Request) -> None:
         if is_loopback(request.peer):
             return
         raise HttpError(401, NO_TOKEN)
-    if hmac.compare_digest(token, plane.token):
+    if hmac.compare_digest(token.encode(), plane.token.encode()):  # bytes: a str must be ASCII
         return
     if plane.ca is None:
         if is_loopback(request.peer):

@@ -79,7 +79,7 @@ def make_handler(plane: ControlPlane) -> Handler:
 def _require_token(plane: ControlPlane, request: Request) -> None:
     given = request.headers.get("authorization", "")
     scheme, _, token = given.partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip(), plane.token):
+    if scheme.lower() != "bearer" or not hmac.compare_digest(token.strip().encode(), plane.token.encode()):
         raise HttpError(
             401, "this needs the admin token (Authorization: Bearer <data>/admin.token)"
         )
