@@ -3,7 +3,8 @@
 - ``POST /v1/ca/sign`` body ``{"token": JOIN_TOKEN, "csr": PEM}`` → ``{"certificate": PEM chain,
   "trust_bundle": [PEM...], "spiffe_id", "expires"}``; 401 for a bad token, 403 for a CSR naming
   another identity, 503 when the control plane runs without a CA. Open to proxies: the token
-  is the credential.
+  is the credential. ``spiffe_id`` and ``expires`` (Unix time of the leaf's notAfter) are what
+  a proxy reads, so that it never parses X.509 (and never loads ``cryptography``).
 - ``POST /v1/tokens`` body ``{"name", "namespace", "service_account"}`` (admin credential) →
   ``{"token", "spiffe_id"}``.
 - ``GET /v1/ca/bundle`` → ``{"trust_domain", "trust_bundle": [PEM...]}``.
