@@ -15,3 +15,13 @@ def test_the_sidecar_does_not_import_cryptography() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False,
                           stdin=subprocess.DEVNULL)
     assert done.returncode == 0, done.stderr
+
+
+def test_the_sidecar_does_not_import_the_blocking_client() -> None:
+    # http.client (and email, which it pulls in) is the CLI's; a sidecar talks asyncio only.
+    code = ("import sys, tether.cli.proxy, tether.cli.run\n"
+            "loaded = sorted(m for m in sys.modules if m in ('http.client', 'tether.client.http'))\n"
+            "assert not loaded, loaded\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False,
+                          stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stderr

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from tether.client.http import ControlClient, control_url, load_token
+from tether.client.http import ControlClient
+from tether.client.settings import control_url, load_token
 from tether.core.errors import UsageError
 
 

@@ -11,7 +11,8 @@ from collections.abc import Callable
 from typing import Any
 
 from tether.client.args import add_control_args
-from tether.client.http import ControlClient, control_url
+from tether.client.http import ControlClient
+from tether.client.settings import control_url
 
 
 def register(subparsers: Any) -> None:

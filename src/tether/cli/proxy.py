@@ -16,7 +16,7 @@ from typing import Any
 
 from tether.client.aio import Control, control_endpoint
 from tether.client.args import add_ca_file_arg
-from tether.client.http import token_file_path
+from tether.client.settings import control_url, token_file_path
 from tether.core.clock import SYSTEM_CLOCK
 from tether.core.errors import ConfigRejected, UsageError
 from tether.core.identity import ProxyNode
@@ -107,8 +107,6 @@ def resolve_config_source(args: argparse.Namespace) -> None:
     """Without ``--config``, take the control plane from ``--control``, else env TETHER_CONTROL,
     else the default URL (DESIGN §3)."""
     if not args.config:
-        from tether.client.http import control_url
-
         args.control = control_url(args.control)
 
 
@@ -178,7 +176,7 @@ async def running_sidecar(
         else:
             log.warning("no join token (TETHER_JOIN_TOKEN or --token-file): no workload certificate, no mTLS")
         background.spawn("watch", watch)
-        report_unknown_keys(runtime.filters, args.control, background)
+        report_unknown_keys(runtime.filters, control, background)
     telemetry_tasks = start_telemetry(background, runtime.telemetry, node, telemetry)
     if telemetry_tasks.reporter is not None and control is not None:
         telemetry_tasks.reporter.control = control  # before its first push (it sleeps an interval first)

@@ -29,7 +29,7 @@ from tether.cli.proxy import (
     settings_from_args,
     write_ports_file,
 )
-from tether.client.http import load_token
+from tether.client.settings import load_token
 from tether.core.errors import TetherError, UsageError
 from tether.proxy.runtime import ProxyRuntime
 from tether.proxy.tls.start import ENV_JOIN_TOKEN, mint_join_token

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from tether.client.http import ControlClient, control_url, load_token
+from tether.client.settings import control_url, load_token
+
+if TYPE_CHECKING:
+    from tether.client.http import ControlClient
 
 
 def add_control_args(parser: argparse.ArgumentParser) -> None:
@@ -38,6 +42,8 @@ def client_from_args(args: argparse.Namespace, timeout: float = 10.0) -> Control
 
     Raises UsageError for a malformed URL, an unreadable explicit token file or a missing CA file.
     """
+    from tether.client.http import ControlClient  # the blocking client only where it is used
+
     token_file = getattr(args, "token_file", None)
     token = load_token(token_file)
     return ControlClient(control_url(getattr(args, "control", None)), token, timeout,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import ssl
 from typing import Any, TypeVar
 from urllib.parse import quote, urlencode
 
 import msgspec
 
+from tether.client.settings import token_file_path
 from tether.client.tls import client_context, describe_tls_failure, parse_control_url, resolve_ca_file
 from tether.client.types import (
     AnalyzeResult,
@@ -20,10 +20,7 @@ from tether.client.types import (
     ProxyList,
     StoredResource,
 )
-from tether.core.errors import TetherError, UsageError
-
-DEFAULT_CONTROL = "http://127.0.0.1:15010"
-DEFAULT_TOKEN_FILE = os.path.join(".tether", "admin.token")
+from tether.core.errors import TetherError
 
 T = TypeVar("T")
 
@@ -40,35 +37,6 @@ class ApiError(TetherError):
         self.message = message
         self.errors = errors or []
         super().__init__("\n".join([message, *self.errors]))
-
-
-def control_url(arg: str | None) -> str:
-    """Return ``arg``, else env TETHER_CONTROL, else the default ``http://127.0.0.1:15010``."""
-    return arg or os.environ.get("TETHER_CONTROL") or DEFAULT_CONTROL
-
-
-def load_token(path: str | None) -> str | None:
-    """Return the admin token from ``path``, env TETHER_TOKEN_FILE or ./.tether/admin.token.
-
-    Returns None when no file exists at the chosen place; raises UsageError when a file
-    named explicitly cannot be read.
-    """
-    explicit = path or os.environ.get("TETHER_TOKEN_FILE")
-    chosen = explicit or DEFAULT_TOKEN_FILE
-    try:
-        with open(chosen, encoding="ascii") as f:
-            return f.read().strip() or None
-    except FileNotFoundError:
-        if explicit:
-            raise UsageError(f"token file {chosen} does not exist") from None
-        return None
-    except OSError as exc:
-        raise UsageError(f"cannot read token file {chosen}: {exc.strerror}") from None
-
-
-def token_file_path(path: str | None) -> str:
-    """Return where the admin token is looked for: ``path``, env TETHER_TOKEN_FILE or the default."""
-    return path or os.environ.get("TETHER_TOKEN_FILE") or DEFAULT_TOKEN_FILE
 
 
 class ControlClient:

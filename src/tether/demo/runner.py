@@ -22,7 +22,8 @@ from importlib import resources
 from pathlib import Path
 from types import FrameType
 
-from tether.client.http import ControlClient, load_token
+from tether.client.http import ControlClient
+from tether.client.settings import load_token
 from tether.core.errors import UsageError
 from tether.demo.load import LoadGenerator
 from tether.demo.supervisor import StartFailed, Supervisor, tether_argv

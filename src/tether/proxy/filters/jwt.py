@@ -17,9 +17,9 @@ import json
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
-from tether.client.aio import ControlError, request_json
+from tether.client.aio import Control, ControlError, control_endpoint
 from tether.core.clock import SYSTEM_CLOCK, Clock
 from tether.core.schema.security import JwtHeaderLocation, JwtProvider
 from tether.core.schema.snapshot import Snapshot
@@ -219,14 +219,14 @@ class JwtAuthn(Filter):
 
 
 class RefreshReporter:
-    """An ``on_unknown_key`` hook asking the control plane at ``control_url`` to refresh a
-    JWKS (``POST /v1/jwks/refresh``), at most once per ``min_gap`` seconds per URI; the
-    control plane rate-limits too. Failures are logged, never raised into a request."""
+    """An ``on_unknown_key`` hook asking the control plane to refresh a JWKS
+    (``POST /v1/jwks/refresh``, over http or https, with the proxy's join token), at most once
+    per ``min_gap`` seconds per URI; the control plane rate-limits too. Failures are logged,
+    never raised into a request."""
 
-    def __init__(self, control_url: str, tasks: TaskGroup, clock: Clock = SYSTEM_CLOCK,
+    def __init__(self, control: Control | str, tasks: TaskGroup, clock: Clock = SYSTEM_CLOCK,
                  min_gap: float = 5.0) -> None:
-        parts = urlsplit(control_url)
-        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
+        self.control = control_endpoint(control) if isinstance(control, str) else control
         self.tasks = tasks
         self.clock = clock
         self.min_gap = min_gap
@@ -243,14 +243,14 @@ class RefreshReporter:
 
     async def _post(self, jwks_uri: str) -> None:
         with contextlib.suppress(OSError, TimeoutError, ControlError):
-            await request_json(self.host, self.port, "POST", "/v1/jwks/refresh", {"uri": jwks_uri}, limit=5.0)
+            await self.control.request_json("POST", "/v1/jwks/refresh", {"uri": jwks_uri}, limit=5.0)
             return
         log.warning("could not ask the control plane to refresh %s", jwks_uri)
 
 
-def report_unknown_keys(filters: Iterable[Filter], control_url: str, tasks: TaskGroup) -> None:
-    """Make every JWT filter of ``filters`` report unknown key ids to ``control_url``."""
-    reporter = RefreshReporter(control_url, tasks)
+def report_unknown_keys(filters: Iterable[Filter], control: Control | str, tasks: TaskGroup) -> None:
+    """Make every JWT filter of ``filters`` report unknown key ids to the control plane."""
+    reporter = RefreshReporter(control, tasks)
     for flt in filters:
         if isinstance(flt, JwtAuthn):
             flt.on_unknown_key = reporter
