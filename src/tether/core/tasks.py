@@ -36,6 +36,11 @@ class TaskGroup:
     def __len__(self) -> int:
         return len(self._tasks)
 
+    def cancel_all(self) -> None:
+        """Ask every task to stop, without waiting (for callbacks that cannot await)."""
+        for task in list(self._tasks):
+            task.cancel()
+
     async def close(self) -> None:
         """Cancel every task and wait until all have ended."""
         tasks = list(self._tasks)

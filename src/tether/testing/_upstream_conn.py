@@ -68,6 +68,7 @@ class Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._closing = True
         self._writable.set()
+        self._tasks.cancel_all()  # a peer that went away leaves no answer pending
         if self._on_lost is not None:
             self._on_lost(self)
 
