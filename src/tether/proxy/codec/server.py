@@ -17,14 +17,13 @@ from typing import TYPE_CHECKING, cast
 import httptools
 
 from tether.proxy.codec.body import Body, BodyError
+from tether.proxy.codec.framing import error_bytes, frame_response
 from tether.proxy.codec.http1 import (
     CONTINUE_100,
     HeaderLimits,
     Headers,
     chunk,
     last_chunk,
-    response_head,
-    status_has_body,
 )
 from tether.proxy.exchange import Exchange, Response
 
@@ -282,53 +281,22 @@ class ServerConnection(asyncio.Protocol):
         """Write ``resp`` for ``ex``; return whether the connection may serve another request."""
         transport = self.transport
         assert transport is not None
-        status = resp.status
-        ex.status = status
-        headers = resp.headers
-        body = resp.body
+        ex.status = resp.status
         keep = ex.keep_alive and not self.listener.draining
-        http10 = ex.http_version == "1.0"
-        streamed = False
-        if not status_has_body(status, ex.method):
-            payload = b""
-            if isinstance(body, Body):
-                body = b""
-        elif isinstance(body, bytes):
-            payload = body
-            if headers.get(b"content-length") is None:
-                headers.add(b"content-length", str(len(body)).encode())
-        elif body.fully_buffered and not body.chunked:
-            payload = body.take_all()
-            if headers.get(b"content-length") is None:
-                headers.add(b"content-length", str(len(payload)).encode())
-        else:
-            payload = b""
-            streamed = True
-            if body.length is None:
-                if http10:
-                    keep = False
-                else:
-                    headers.add(b"transfer-encoding", b"chunked")
-        if not ex.body.done:
-            keep = False
-        if not keep:
-            headers.add(b"connection", b"close")
-        elif http10:
-            headers.add(b"connection", b"keep-alive")
+        framing = frame_response(resp, ex.method, ex.http_version, keep, ex.body.done)
         self.response_started = True
-        head = response_head(status, resp.reason, headers)
-        transport.write(head + payload if payload else head)
-        sent = len(payload)
-        if streamed:
-            assert isinstance(body, Body)
-            framed = body.length is None and not http10
+        transport.write(framing.head)
+        sent = framing.sent
+        body = framing.stream
+        if body is not None:
+            chunked = framing.chunked
             try:
                 while True:
                     data = await body.read()
                     if not data:
                         break
                     sent += len(data)
-                    transport.write(chunk(data) if framed else data)
+                    transport.write(chunk(data) if chunked else data)
                     if self.write_paused:
                         await self._drained()
             except BodyError:
@@ -338,29 +306,17 @@ class ServerConnection(asyncio.Protocol):
             finally:
                 if resp.upstream is not None:
                     resp.upstream.finished_streaming(body)
-            if framed:
+            if chunked:
                 transport.write(last_chunk(body.trailers))
         ex.bytes_sent = sent
         if self.write_paused:
             await self._drained()
-        return keep
+        return framing.keep_alive
 
     def _write_error(self, status: int, detail: str) -> None:
         if self.transport is None or self.closed:
             return
-        payload = detail.encode()
-        head = response_head(
-            status,
-            b"",
-            Headers(
-                [
-                    (b"content-type", b"text/plain"),
-                    (b"content-length", str(len(payload)).encode()),
-                    (b"connection", b"close"),
-                ]
-            ),
-        )
-        self.transport.write(head + payload)
+        self.transport.write(error_bytes(status, detail))
         self._close()
 
     def _reject(self, status: int, detail: str) -> None:
