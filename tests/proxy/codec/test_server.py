@@ -86,3 +86,31 @@ async def test_a_stream_idle_for_five_minutes_gets_408() -> None:
     conn.sweep(clock.monotonic())
     assert transport.written.startswith(b"HTTP/1.1 408 ") and transport.closed
     await listener.tasks.close()
+
+
+async def test_a_response_still_flowing_is_not_idle() -> None:
+    from tether.proxy.codec.body import Body
+
+    clock = FakeClock()
+    body = Body(None, True)
+
+    async def streaming(ex: Exchange) -> Response:
+        return Response(200, body=body)
+
+    settings = ListenerSettings(header_timeout=10, idle_timeout=3600, stream_idle_timeout=300)
+    listener = Listener("t", "inbound", streaming, clock, settings)
+    conn = ServerConnection(listener)
+    transport = FakeTransport()
+    conn.connection_made(transport)
+    conn.data_received(b"GET /download HTTP/1.1\r\nHost: a\r\n\r\n")
+    for _ in range(4):  # 8 minutes of a slow download, a chunk every 2 minutes
+        await asyncio.sleep(0)
+        clock.advance(120)
+        body.feed(b"x" * 10)
+        await asyncio.sleep(0)
+        conn.sweep(clock.monotonic())
+        assert not transport.closed
+    body.finish()
+    await asyncio.sleep(0)
+    assert transport.written.endswith(b"0\r\n\r\n")
+    await listener.tasks.close()

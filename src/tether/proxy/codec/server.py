@@ -297,6 +297,7 @@ class ServerConnection(asyncio.Protocol):
                         break
                     sent += len(data)
                     transport.write(chunk(data) if chunked else data)
+                    self.last_activity = self.clock.monotonic()  # a flowing response is not idle
                     if self.write_paused:
                         await self._drained()
             except BodyError:
