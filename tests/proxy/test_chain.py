@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from tether.proxy.chain import Filter, Handler, compose
+from tether.proxy.chain import Filter, Handler, completion, compose
 from tether.proxy.exchange import Exchange, Response
 from tether.testing.factories import make_exchange
 
@@ -30,7 +30,8 @@ async def test_compose_runs_outermost_first_and_completes_in_stack_order() -> No
         log.append("terminal")
         return Response(204)
 
-    handler, complete = compose([Recorder("a", log), Recorder("b", log)], terminal)
+    filters = [Recorder("a", log), Recorder("b", log)]
+    handler, complete = compose(filters, terminal), completion(filters)
     ex = make_exchange()
     response = await handler(ex)
     complete(ex)
@@ -42,7 +43,7 @@ async def test_filters_without_hooks_are_not_called_on_complete() -> None:
     async def terminal(ex: Exchange) -> Response:
         return Response(200)
 
-    handler, complete = compose([Filter()], terminal)
+    handler, complete = compose([Filter()], terminal), completion([Filter()])
     complete(make_exchange())  # nothing to call, nothing raised
     assert (await handler(make_exchange())).status == 200
 

@@ -75,9 +75,8 @@ def _run_hooks_then(hooks: Sequence[RequestHook], inner: Handler) -> Handler:
     return several
 
 
-def compose(filters: Sequence[Filter], terminal: Handler) -> tuple[Handler, Completion]:
-    """Return the handler running ``filters`` outermost-first around ``terminal``, and one
-    completion callback calling every filter's ``on_complete`` in stack order.
+def compose(filters: Sequence[Filter], terminal: Handler) -> Handler:
+    """Return the handler running ``filters`` outermost-first around ``terminal``.
 
     Consecutive ``on_request`` hooks share one layer (one coroutine per request instead
     of one per filter); they run inside every wrapping filter above them."""
@@ -92,13 +91,18 @@ def compose(filters: Sequence[Filter], terminal: Handler) -> tuple[Handler, Comp
             handler = flt.wrap(handler)
     if pending:
         handler = _run_hooks_then(pending, handler)
+    return handler
+
+
+def completion(filters: Sequence[Filter]) -> Completion:
+    """Return one callback calling every filter's ``on_complete`` in stack order."""
     hooks = tuple(f.on_complete for f in filters if _overrides(f, "on_complete"))
 
     def complete(ex: Exchange) -> None:
         for hook in hooks:
             hook(ex)
 
-    return handler, complete
+    return complete
 
 
 def per_route(filters: Sequence[Filter], terminal: Handler) -> Handler:
@@ -107,7 +111,7 @@ def per_route(filters: Sequence[Filter], terminal: Handler) -> Handler:
     use, and kept on the route (a new snapshot brings new routes, so nothing goes stale)."""
 
     def chain_of(route: RouteEntry) -> Handler:
-        handler, _ = compose([f for f in filters if f.applies(route)], terminal)
+        handler = compose([f for f in filters if f.applies(route)], terminal)
         route.chain = handler
         return handler
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tether.proxy.chain import Completion, Filter, Handler, compose
+from tether.proxy.chain import Completion, Filter, Handler, completion, compose
 from tether.proxy.filters.access_log import AccessLog
 from tether.proxy.filters.authz import Authorization
 from tether.proxy.filters.jwt import JwtAuthn
@@ -44,5 +44,5 @@ def inbound_filters(ctx: StackContext) -> list[Filter]:
 def build_inbound(ctx: StackContext) -> tuple[list[Filter], Handler, Completion]:
     """Return the filters, the composed handler and the completion callback."""
     filters = inbound_filters(ctx)
-    handler, complete = compose(filters, forward)
+    handler, complete = compose(filters, forward), completion(filters)
     return filters, handler, complete

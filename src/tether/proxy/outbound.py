@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tether.proxy.chain import Completion, Filter, Handler, compose, per_route
+from tether.proxy.chain import Completion, Filter, Handler, completion, compose, per_route
 from tether.proxy.filters.access_log import AccessLog
 from tether.proxy.filters.circuit_breaker import CircuitBreaker
 from tether.proxy.filters.cors import Cors
@@ -51,7 +51,7 @@ def outbound_filters(ctx: StackContext) -> list[Filter]:
         HeaderOpsFilter(),
         # mirror: the shadow copy leaves once, not once per retry; copies skip retries and
         # breakers and go straight to the wire (stamped, so the shadow's sidecar knows the caller).
-        Mirror(ctx.table, ctx.rng, compose([StampPeer(ctx.node)], forward)[0], tasks=ctx.tasks),
+        Mirror(ctx.table, ctx.rng, compose([StampPeer(ctx.node)], forward), tasks=ctx.tasks),
         # timeout: one deadline over all attempts.
         RouteTimeout(),
         # retry: each attempt below runs again, with a fresh body copy.
@@ -71,6 +71,5 @@ def build_outbound(ctx: StackContext) -> tuple[list[Filter], Handler, Completion
     """
     filters = outbound_filters(ctx)
     below = next(i for i, f in enumerate(filters) if isinstance(f, OutboundRouter)) + 1
-    handler, _ = compose(filters[:below], per_route(filters[below:], forward))
-    _, complete = compose(filters, forward)
-    return filters, handler, complete
+    handler = compose(filters[:below], per_route(filters[below:], forward))
+    return filters, handler, completion(filters)

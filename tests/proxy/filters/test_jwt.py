@@ -46,7 +46,7 @@ def run(ex: Exchange, *providers: JwtProvider, hook: list[tuple[str, str]] | Non
         return Response(200)
 
     flt = JwtAuthn(lambda: table, CLOCK, on_unknown_key=(lambda i, u: hook.append((i, u))) if hook is not None else None)
-    handler, _ = compose([flt], app)
+    handler = compose([flt], app)
     async def go() -> Response:
         return await handler(ex)
 

@@ -105,7 +105,7 @@ async def test_copy_goes_to_the_mirror_cluster_with_shadow_host() -> None:
     flt = Mirror(lambda: tbl, random.Random(1), sender, tasks)
     body = Body.complete(b"payload")
     ex = routed(tbl, b"POST", b"/orders?x=1", [(b"x-request-id", b"abc"), (b"content-length", b"7")], body)
-    response = await compose([flt], real)[0](ex)
+    response = await compose([flt], real)(ex)
     assert response.body == b"real"
     await _settle(tasks)
     (copy,) = sender.copies
@@ -127,7 +127,7 @@ async def test_failing_mirror_does_not_touch_the_real_request() -> None:
     tbl = mirrored()
     flt = Mirror(lambda: tbl, random.Random(1), sender, tasks)
     ex = routed(tbl)
-    assert (await compose([flt], real)[0](ex)).status == 200
+    assert (await compose([flt], real)(ex)).status == 200
     await _settle(tasks)
     assert (flt.stats.failed, flt.inflight) == (1, 0)
     assert ex.flags is None
@@ -138,7 +138,7 @@ async def test_slow_mirror_is_bounded_and_dropped_beyond_the_limit() -> None:
     tasks, sender = TaskGroup("t"), Sender(hang=True)
     tbl = mirrored()
     flt = Mirror(lambda: tbl, random.Random(1), sender, tasks, max_inflight=2)
-    handler = compose([flt], real)[0]
+    handler = compose([flt], real)
     for _ in range(5):
         assert (await handler(routed(tbl))).status == 200
     await asyncio.sleep(0)
@@ -153,7 +153,7 @@ async def test_slow_mirror_times_out() -> None:
     tasks, sender = TaskGroup("t"), Sender(hang=True)
     tbl = mirrored()
     flt = Mirror(lambda: tbl, random.Random(1), sender, tasks, timeout_s=0.01)
-    await compose([flt], real)[0](routed(tbl))
+    await compose([flt], real)(routed(tbl))
     for _ in range(100):
         if flt.stats.failed:
             break
@@ -166,7 +166,7 @@ async def test_percentage_with_fixed_seed() -> None:
     tasks, sender = TaskGroup("t"), Sender()
     tbl = mirrored(percent=25.0)
     flt = Mirror(lambda: tbl, random.Random(5), sender, tasks)
-    handler = compose([flt], real)[0]
+    handler = compose([flt], real)
     for _ in range(2000):
         await handler(routed(tbl))
         await asyncio.sleep(0)
@@ -183,7 +183,7 @@ async def test_unfinished_body_skips_the_copy() -> None:
     body = Body(100, False)
     body.feed(b"x" * 10)
     ex = routed(tbl, b"POST", b"/", body=body)
-    await compose([flt], real)[0](ex)
+    await compose([flt], real)(ex)
     assert (flt.stats.skipped_body, flt.stats.sent) == (1, 0)
     assert ex.extra is not None and "64 KiB" in ex.extra["mirror_skipped"]
     assert sender.copies == []
@@ -193,14 +193,14 @@ async def test_unfinished_body_skips_the_copy() -> None:
 async def test_no_mirror_and_unknown_cluster() -> None:
     tasks, sender = TaskGroup("t"), Sender()
     plain = table([route()])
-    await compose([Mirror(lambda: plain, random.Random(1), sender, tasks)], real)[0](routed(plain))
+    await compose([Mirror(lambda: plain, random.Random(1), sender, tasks)], real)(routed(plain))
     tbl = mirrored(mirror_to=CLUSTER)
     flt = Mirror(lambda: table([route()]), random.Random(1), sender, tasks)
-    await compose([flt], real)[0](routed(tbl))
+    await compose([flt], real)(routed(tbl))
     await _settle(tasks)
     assert flt.stats.sent == 1
     assert sender.copies[0].headers.get(b"host") == b"upstream-shadow"
     gone = Mirror(lambda: None, random.Random(1), sender, tasks)
-    await compose([gone], real)[0](routed(tbl))
+    await compose([gone], real)(routed(tbl))
     assert gone.stats.unknown_cluster == 1
     await tasks.close()

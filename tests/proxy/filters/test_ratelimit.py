@@ -56,7 +56,7 @@ async def ok(ex: Exchange) -> Response:
 async def _call(flt: LocalRateLimit, tbl: RoutingTable) -> int:
     ex = routed(tbl)
     try:
-        return (await compose([flt], ok)[0](ex)).status
+        return (await compose([flt], ok)(ex)).status
     except RateLimited as exc:
         response = error_response(ex, exc)
         assert ex.response_flags == "RL"

@@ -31,7 +31,7 @@ def test_route_timeout_values() -> None:
 
 async def test_deadline_passes_as_504_ut() -> None:
     timeout = RouteTimeout()
-    handler, _ = compose([Rescue(), timeout], slow)
+    handler = compose([Rescue(), timeout], slow)
     ex = routed(table([route(timeout_ms=30)]))
     response = await handler(ex)
     assert response.status == 504 and timeout.stats.expired == 1
@@ -87,7 +87,7 @@ async def test_expired_deadline_cancels_and_is_told_apart() -> None:
 
 
 async def test_nested_deadlines_each_answer_for_themselves() -> None:
-    handler, _ = compose([Rescue(), RouteTimeout()], slow)
+    handler = compose([Rescue(), RouteTimeout()], slow)
     outer = routed(table([route(timeout_ms=20)]))
     assert (await handler(outer)).status == 504
     assert RouteTimeoutExpired.flag == "UT"
