@@ -81,9 +81,11 @@ class Authorization(Filter):
 
     def check_snapshot(self, snapshot: Snapshot) -> None:
         """Refuse a snapshot whose policies do not compile (raises ConfigRejected), so the proxy
-        NACKs it and keeps enforcing the last good policies."""
-        if snapshot.authz is not None and snapshot.authz.policies:
-            Engine(snapshot.authz)
+        NACKs it and keeps enforcing the last good policies. The engine compiled here is kept,
+        so ``engine()`` finds it ready once the snapshot is swapped in."""
+        config = snapshot.authz
+        engine = Engine(config) if config is not None and config.policies else None
+        self._snapshot, self._engine = snapshot, engine
 
     def engine(self) -> Engine | None:
         """Return the engine of the current snapshot (compiled on first use), None without policies."""
