@@ -10,10 +10,11 @@ layer runs for them; the route's response header ops still apply, as in Envoy.
 
 from __future__ import annotations
 
-from tether.core.schema.snapshot import DirectResponse, Redirect
+from tether.core.schema.snapshot import DirectResponse, HeaderOps, Redirect
 from tether.proxy.chain import Filter, Handler
 from tether.proxy.codec.http1 import Headers
 from tether.proxy.exchange import Exchange, Response
+from tether.proxy.filters.compiled import PolicyCache
 from tether.proxy.filters.header_ops import CompiledOps
 from tether.proxy.routing import RouteEntry
 
@@ -77,6 +78,12 @@ class DirectResponseFilter(Filter):
 
     name = "direct_response"
 
+    def __init__(self) -> None:
+        self.compiled = PolicyCache[HeaderOps, CompiledOps](CompiledOps)  # until the next snapshot
+
+    def on_snapshot(self) -> None:
+        self.compiled.clear()
+
     def applies(self, route: RouteEntry) -> bool:
         return route.spec.redirect is not None or route.spec.direct_response is not None
 
@@ -92,7 +99,7 @@ class DirectResponseFilter(Filter):
                 assert spec.direct_response is not None
                 response = direct_response(spec.direct_response)
             if spec.response_headers is not None:
-                CompiledOps(spec.response_headers).apply(response.headers)
+                self.compiled(spec.response_headers).apply(response.headers)
             return response
 
         return answer
